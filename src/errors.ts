@@ -1,0 +1,50 @@
+/**
+ * Every error Hotpath throws lives here, each with a stable `code`. Errors that can reach an HTTP
+ * client carry `statusCode`.
+ */
+
+export interface HotpathErrorOptions {
+  cause?: unknown
+  statusCode?: number
+}
+
+/** Base class of all Hotpath errors. */
+export class HotpathError extends Error {
+  readonly code: string
+  readonly statusCode: number | undefined
+
+  constructor(code: string, message: string, options: HotpathErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.name = new.target.name
+    this.code = code
+    this.statusCode = options.statusCode
+  }
+}
+
+/** An option passed to a Hotpath factory has a bad value. */
+export class InvalidOptionError extends HotpathError {
+  readonly option: string
+  readonly value: unknown
+
+  constructor(option: string, value: unknown, expected: string) {
+    super('E_INVALID_OPTION', `Invalid option "${option}": got ${describe(value)}, expected ${expected}.`)
+    this.option = option
+    this.value = value
+  }
+}
+
+/** Render a bad value for an error message without dumping huge strings. */
+export function describe(value: unknown): string {
+  if (typeof value === 'string') {
+    const shown = value.length > 80 ? `${value.slice(0, 77)}...` : value
+    return JSON.stringify(shown)
+  }
+  if (typeof value === 'bigint') return `${value}n`
+  if (value === undefined) return 'undefined'
+  try {
+    const json = JSON.stringify(value)
+    return json === undefined ? String(value) : json.length > 80 ? `${json.slice(0, 77)}...` : json
+  } catch {
+    return Object.prototype.toString.call(value)
+  }
+}
