@@ -48,3 +48,42 @@ export function describe(value: unknown): string {
     return Object.prototype.toString.call(value)
   }
 }
+
+/** A benchmark scenario (flags or file) is invalid; `path` names the offending field. */
+export class BenchScenarioError extends HotpathError {
+  readonly path: string
+  readonly value: unknown
+
+  constructor(path: string, value: unknown, expected: string, options: HotpathErrorOptions = {}) {
+    super(
+      'E_BENCH_SCENARIO_INVALID',
+      `Invalid scenario at "${path}": got ${describe(value)}, expected ${expected}.`,
+      options,
+    )
+    this.path = path
+    this.value = value
+  }
+}
+
+/** A benchmark budget such as `"rps>=1000,p99<=500ms"` cannot be parsed. */
+export class BenchBudgetError extends HotpathError {
+  readonly value: string
+
+  constructor(value: string, reason: string) {
+    super(
+      'E_BENCH_BUDGET_INVALID',
+      `Invalid budget ${describe(value)}: ${reason}. Write comma-separated checks such as "rps>=1000,avg<100ms,p99<=500ms,errors<=0.1%".`,
+    )
+    this.value = value
+  }
+}
+
+/** The load generator (autocannon or wrk) failed to start or run. */
+export class BenchEngineError extends HotpathError {
+  readonly engine: string
+
+  constructor(engine: string, message: string, options: HotpathErrorOptions = {}) {
+    super('E_BENCH_ENGINE', `${engine}: ${message}`, options)
+    this.engine = engine
+  }
+}
