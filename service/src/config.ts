@@ -1,0 +1,166 @@
+/**
+ * Configuration of the reference service: environment variables, overridden by CLI flags, validated
+ * once at start into a frozen object. A bad value throws a {@link ConfigError} naming the variable.
+ */
+import { ConfigError } from './errors.js'
+
+export const DEFAULT_PORT = 3000
+export const DEFAULT_HOST = '127.0.0.1'
+export const DEFAULT_DATABASE_URL = 'sqlite:data/hotpath.db'
+export const DEFAULT_DB_POOL_SIZE = 10
+export const DEFAULT_LOG_LEVEL = 'info'
+export const DEFAULT_BODY_LIMIT = 1024 * 1024
+export const DEFAULT_SEED_ITEMS = 100_000
+export const DEFAULT_SEED_USERS = 10_000
+export const DEFAULT_SEED_POSTS = 200_000
+export const DEFAULT_SEED = 42
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+export type LogLevel = (typeof LOG_LEVELS)[number]
+
+/** Where the data lives: an SQLite file (or `:memory:`) or a PostgreSQL connection string. */
+export type DatabaseTarget =
+  | { readonly dialect: 'sqlite'; readonly filename: string }
+  | { readonly dialect: 'postgres'; readonly connectionString: string }
+
+export interface ServiceConfig {
+  readonly port: number
+  readonly host: string
+  readonly databaseUrl: string
+  readonly database: DatabaseTarget
+  readonly dbPoolSize: number
+  /** `undefined` means the cache runs with its memory tier only. */
+  readonly redisUrl: string | undefined
+  readonly logLevel: LogLevel
+  readonly bodyLimit: number
+  readonly seed: SeedSizes
+}
+
+export interface SeedSizes {
+  readonly items: number
+  readonly users: number
+  readonly posts: number
+  readonly seed: number
+}
+
+/** Values given on the command line; each one wins over its environment variable. */
+export interface ConfigFlags {
+  port?: string | number | undefined
+  host?: string | undefined
+  databaseUrl?: string | undefined
+  redisUrl?: string | undefined
+  logLevel?: string | undefined
+}
+
+type Env = Readonly<Record<string, string | undefined>>
+
+/**
+ * Read and validate the configuration.
+ *
+ * @example
+ * const config = loadConfig(process.env, { port: '8080' })
+ * config.database // { dialect: 'sqlite', filename: 'data/hotpath.db' }
+ *
+ * @throws ConfigError naming the variable when a value is invalid
+ */
+export function loadConfig(env: Env = process.env, flags: ConfigFlags = {}): ServiceConfig {
+  const pick = (flag: string | number | undefined, name: string): string | undefined => {
+    if (flag !== undefined) return String(flag)
+    const value = env[name]
+    return value === undefined || value === '' ? undefined : value
+  }
+  const databaseUrl = pick(flags.databaseUrl, 'DATABASE_URL') ?? DEFAULT_DATABASE_URL
+  return Object.freeze({
+    port: integer('PORT', pick(flags.port, 'PORT'), DEFAULT_PORT, 0, 65_535),
+    host: host(pick(flags.host, 'HOST') ?? DEFAULT_HOST),
+    databaseUrl,
+    database: Object.freeze(parseDatabaseUrl(databaseUrl)),
+    dbPoolSize: integer('DB_POOL_SIZE', pick(undefined, 'DB_POOL_SIZE'), DEFAULT_DB_POOL_SIZE, 1, 1_000),
+    redisUrl: redisUrl(pick(flags.redisUrl, 'REDIS_URL')),
+    logLevel: logLevel(pick(flags.logLevel, 'LOG_LEVEL') ?? DEFAULT_LOG_LEVEL),
+    bodyLimit: byteSize('BODY_LIMIT', pick(undefined, 'BODY_LIMIT'), DEFAULT_BODY_LIMIT),
+    seed: Object.freeze({
+      items: integer('SEED_ITEMS', pick(undefined, 'SEED_ITEMS'), DEFAULT_SEED_ITEMS, 0, 100_000_000),
+      users: integer('SEED_USERS', pick(undefined, 'SEED_USERS'), DEFAULT_SEED_USERS, 0, 100_000_000),
+      posts: integer('SEED_POSTS', pick(undefined, 'SEED_POSTS'), DEFAULT_SEED_POSTS, 0, 100_000_000),
+      seed: integer('SEED', pick(undefined, 'SEED'), DEFAULT_SEED, 0, 2 ** 32 - 1),
+    }),
+  })
+}
+
+/**
+ * Parse `DATABASE_URL`: `sqlite:<path>`, `sqlite::memory:`, or `postgres://…` / `postgresql://…`.
+ *
+ * @throws ConfigError when the URL has another scheme or no path
+ */
+export function parseDatabaseUrl(url: string, variable = 'DATABASE_URL'): DatabaseTarget {
+  if (url.startsWith('sqlite:')) {
+    const filename = url.slice('sqlite:'.length).replace(/^\/\//, '')
+    if (filename === '') throw new ConfigError(variable, url, "'sqlite:<file path>' or 'sqlite::memory:'")
+    return { dialect: 'sqlite', filename }
+  }
+  if (url.startsWith('postgres://') || url.startsWith('postgresql://')) {
+    try {
+      new URL(url)
+    } catch {
+      throw new ConfigError(variable, url, 'a valid postgres://user@host:port/database URL')
+    }
+    return { dialect: 'postgres', connectionString: url }
+  }
+  throw new ConfigError(variable, url, "'sqlite:<file path>', 'sqlite::memory:' or 'postgres://…'")
+}
+
+function integer(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
+  if (raw === undefined) return fallback
+  const value = Number(raw.trim())
+  if (!/^\s*\d+\s*$/.test(raw) || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw new ConfigError(name, raw, `an integer from ${min} to ${max}`)
+  }
+  return value
+}
+
+function host(raw: string): string {
+  if (!/^[A-Za-z0-9.:\-[\]]+$/.test(raw)) throw new ConfigError('HOST', raw, 'a host name or IP address')
+  return raw
+}
+
+function redisUrl(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined
+  let ok = false
+  try {
+    const parsed = new URL(raw)
+    ok = parsed.protocol === 'redis:' || parsed.protocol === 'rediss:'
+  } catch {
+    ok = false
+  }
+  if (!ok) throw new ConfigError('REDIS_URL', raw, 'a redis://host:port or rediss://host:port URL')
+  return raw
+}
+
+function logLevel(raw: string): LogLevel {
+  const level = raw.toLowerCase()
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+    throw new ConfigError('LOG_LEVEL', raw, `one of ${LOG_LEVELS.join(', ')}`)
+  }
+  return level as LogLevel
+}
+
+const BYTE_UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  kb: 1_000,
+  kib: 1_024,
+  mb: 1_000_000,
+  mib: 1_048_576,
+}
+
+function byteSize(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined) return fallback
+  const match = /^\s*(\d+)\s*([a-z]*)\s*$/i.exec(raw)
+  const unit = BYTE_UNITS[(match?.[2] ?? '').toLowerCase()]
+  const value = match && unit !== undefined ? Number(match[1]) * unit : Number.NaN
+  if (!Number.isSafeInteger(value) || value < 1) {
+    throw new ConfigError(name, raw, "a positive size in bytes such as 1048576, '512kib' or '1mib'")
+  }
+  return value
+}

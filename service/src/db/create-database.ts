@@ -1,0 +1,134 @@
+import fs from 'node:fs'
+import path from 'node:path'
+import BetterSqlite3 from 'better-sqlite3'
+import { Kysely, PostgresDialect, SqliteDialect } from 'kysely'
+import pg from 'pg'
+import type { DatabaseTarget } from '../config.js'
+import type { Database, Db, Dialect } from './database.js'
+import { migrateToLatest } from './migrations/index.js'
+import { createQueryPublisher } from './query-channel.js'
+import { SqliteStatementCache } from './sqlite-statement-cache.js'
+
+export const DEFAULT_POOL_SIZE = 10
+
+/**
+ * SQLite connection settings, chosen with `bench/sqlite-settings.ts`:
+ * - WAL lets readers (other workers, the CLI, an export) run beside the writer.
+ * - `synchronous = NORMAL` is durable in WAL mode except for the last commits on power loss.
+ * - `locking_mode` stays NORMAL: EXCLUSIVE saves the per-read file-lock system calls but locks out
+ *   every other process (`hotpath seed` while serving, several workers).
+ * - A larger page cache and memory-mapped reads avoid read() system calls on hot pages.
+ */
+export const SQLITE_PRAGMAS: readonly string[] = [
+  'journal_mode = WAL',
+  'synchronous = NORMAL',
+  'foreign_keys = ON',
+  'busy_timeout = 5000',
+  'temp_store = MEMORY',
+  'cache_size = -65536',
+  'mmap_size = 268435456',
+]
+
+export type RawConnection =
+  | { readonly dialect: 'sqlite'; readonly sqlite: BetterSqlite3.Database }
+  | { readonly dialect: 'postgres'; readonly pool: pg.Pool }
+
+/** An open database: the typed Kysely instance, the raw driver for bulk work, and `close()`. */
+export interface ServiceDatabase {
+  readonly db: Db
+  readonly dialect: Dialect
+  readonly raw: RawConnection
+  /** Destroys Kysely and closes the SQLite handle or the pg pool. Idempotent. */
+  close(): Promise<void>
+}
+
+export interface CreateDatabaseOptions {
+  /**
+   * PostgreSQL pool size.
+   * @default 10
+   */
+  poolSize?: number
+  /**
+   * Run migrations before returning.
+   * @default true
+   */
+  migrate?: boolean
+}
+
+/**
+ * Open the service database on SQLite (better-sqlite3) or PostgreSQL (pg pool), and migrate it.
+ * Every executed query is published on the `hotpath:db:query` diagnostics channel.
+ *
+ * @example
+ * const { db, close } = await createDatabase({ dialect: 'sqlite', filename: 'data/hotpath.db' })
+ * const item = await db.selectFrom('items').selectAll().where('id', '=', 1).executeTakeFirst()
+ * await close()
+ */
+export async function createDatabase(
+  target: DatabaseTarget,
+  options: CreateDatabaseOptions = {},
+): Promise<ServiceDatabase> {
+  const opened = target.dialect === 'sqlite' ? openSqlite(target.filename) : openPostgres(target, options)
+  let closed: Promise<void> | undefined
+  const database: ServiceDatabase = {
+    db: opened.db,
+    dialect: target.dialect,
+    raw: opened.raw,
+    close: () => (closed ??= opened.db.destroy()),
+  }
+  if (options.migrate ?? true) {
+    try {
+      await migrateToLatest(opened.db as Kysely<unknown>, target.dialect)
+    } catch (error) {
+      await database.close()
+      throw error
+    }
+  }
+  return database
+}
+
+function openSqlite(filename: string): { db: Db; raw: RawConnection } {
+  if (filename !== ':memory:') fs.mkdirSync(path.dirname(path.resolve(filename)), { recursive: true })
+  const sqlite = new BetterSqlite3(filename)
+  for (const pragma of SQLITE_PRAGMAS) sqlite.pragma(pragma)
+  const db = new Kysely<Database>({
+    dialect: new SqliteDialect({ database: new SqliteStatementCache(sqlite) }),
+    log: createQueryPublisher('sqlite'),
+  })
+  return { db, raw: { dialect: 'sqlite', sqlite } }
+}
+
+const INT8_OID = 20
+const TIMESTAMP_OID = 1114
+const TIMESTAMPTZ_OID = 1184
+
+// Same JSON on both dialects: timestamps as ISO-8601 strings (as SQLite stores them) and counts as
+// numbers. Scoped to this pool; the global pg type parsers are left alone.
+const parseTimestamp = pg.types.getTypeParser(TIMESTAMPTZ_OID, 'text') as (value: string) => Date
+const serviceTypes = {
+  getTypeParser(oid: number, format?: 'text' | 'binary') {
+    if (oid === INT8_OID) return (value: string) => Number(value)
+    if (oid === TIMESTAMPTZ_OID || oid === TIMESTAMP_OID) {
+      return (value: string) => parseTimestamp(value).toISOString()
+    }
+    return format === 'binary' ? pg.types.getTypeParser(oid, 'binary') : pg.types.getTypeParser(oid, 'text')
+  },
+} as pg.CustomTypesConfig
+
+function openPostgres(
+  target: Extract<DatabaseTarget, { dialect: 'postgres' }>,
+  options: CreateDatabaseOptions,
+): { db: Db; raw: RawConnection } {
+  const pool = new pg.Pool({
+    connectionString: target.connectionString,
+    max: options.poolSize ?? DEFAULT_POOL_SIZE,
+    types: serviceTypes,
+  })
+  // An idle client losing its connection must not crash the process; the pool replaces it.
+  pool.on('error', () => {})
+  const db = new Kysely<Database>({
+    dialect: new PostgresDialect({ pool }),
+    log: createQueryPublisher('postgres'),
+  })
+  return { db, raw: { dialect: 'postgres', pool } }
+}

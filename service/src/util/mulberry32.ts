@@ -1,0 +1,17 @@
+/**
+ * mulberry32: a tiny, fast, seedable 32-bit PRNG. Good enough for test data, not for secrets.
+ *
+ * @example
+ * const random = mulberry32(42)
+ * random() // a float in [0, 1), the same sequence for the same seed
+ */
+export function mulberry32(seed: number): () => number {
+  let state = seed >>> 0
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0
+    let t = state
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
+  }
+}
