@@ -87,3 +87,29 @@ export class BenchEngineError extends HotpathError {
     this.engine = engine
   }
 }
+
+/** An export request has a bad query parameter: unknown column, bad date, row count out of range. */
+export class ExportParameterError extends HotpathError {
+  readonly parameter: string
+  readonly value: unknown
+
+  constructor(code: string, parameter: string, value: unknown, expected: string) {
+    super(code, `Invalid query parameter "${parameter}": got ${describe(value)}, expected ${expected}.`, {
+      statusCode: 400,
+    })
+    this.parameter = parameter
+    this.value = value
+  }
+}
+
+/** As many exports as allowed are already streaming; each holds a database connection. */
+export class ExportBusyError extends HotpathError {
+  readonly limit: number
+
+  constructor(limit: number) {
+    super('E_EXPORT_BUSY', `${limit} exports are already running; retry in a few seconds.`, {
+      statusCode: 503,
+    })
+    this.limit = limit
+  }
+}
