@@ -42,3 +42,4 @@ export {
   DEFAULT_GZIP_LEVEL,
   DEFAULT_NEWLINE,
 } from './defaults.js'
+export { parseColumns, parseIsoDate, parseRowCount } from './export-params.js'
