@@ -113,3 +113,30 @@ export class ExportBusyError extends HotpathError {
     this.limit = limit
   }
 }
+
+/** A CPU profile was requested while another one is running (one profile per process at a time). */
+export class ProfilerBusyError extends HotpathError {
+  constructor() {
+    super(
+      'E_PROFILER_BUSY',
+      'A CPU profile is already running in this process; retry when it has finished.',
+      {
+        statusCode: 409,
+      },
+    )
+  }
+}
+
+/** A saved profile id is malformed or names no saved profile. */
+export class ProfileNotFoundError extends HotpathError {
+  readonly id: string
+
+  constructor(id: string) {
+    super(
+      'E_PROFILE_NOT_FOUND',
+      `No saved CPU profile with id ${describe(id)}; list them at GET /debug/profiles.`,
+      { statusCode: 404 },
+    )
+    this.id = id
+  }
+}

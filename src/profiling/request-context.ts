@@ -1,0 +1,141 @@
+import { AsyncLocalStorage } from 'node:async_hooks'
+import diagnostics from 'node:diagnostics_channel'
+
+import { DB_QUERY_CHANNEL } from './defaults.js'
+import { isDbQueryEvent } from './db-query-event.js'
+import type { TimingEntry } from './server-timing.js'
+import { sqlShape } from './sql-shape.js'
+
+/**
+ * Per-request diagnostics: timings other layers add, and the database work the request did.
+ * One instance per request, reached through {@link currentRequestContext} from anywhere inside it.
+ */
+export class RequestContext {
+  /** `performance.now()` when the request started. */
+  readonly startedAt: number
+  /** Route pattern (`/items/:id`), or the path when no route matched. */
+  route: string
+  readonly method: string
+  readonly timings: TimingEntry[] = []
+  queryCount = 0
+  queryMs = 0
+  /** Same-shape query counts; `null` unless an N+1 detector asked for them. */
+  queryShapes: Map<string, number> | null = null
+  /** `performance.now()` when serialization started (set by the Server-Timing adapter). */
+  serializeStartedAt = 0
+  /** The framework's request object, for adapters that need it back (e.g. its logger). */
+  owner: unknown = undefined
+
+  constructor(method: string, route: string, startedAt = performance.now()) {
+    this.method = method
+    this.route = route
+    this.startedAt = startedAt
+  }
+
+  /** Add a timing; shows up in `Server-Timing` as `name;desc="description";dur=ms`. */
+  addTiming(name: string, durationMs?: number, description?: string): void {
+    this.timings.push({ name, durationMs, description })
+  }
+
+  /** Alias of {@link addTiming}: `serverTiming(request).add('cache', 0.3, 'hit-l1')`. */
+  add(name: string, durationMs?: number, description?: string): void {
+    this.timings.push({ name, durationMs, description })
+  }
+
+  /** Count same-shape queries from now on (what the N+1 detector reads). */
+  trackQueryShapes(): void {
+    this.queryShapes ??= new Map()
+  }
+
+  /** @internal called by the query subscriber. */
+  recordQuery(sql: string, durationMs: number): void {
+    this.queryCount++
+    this.queryMs += durationMs
+    if (this.queryShapes !== null) {
+      const shape = sqlShape(sql)
+      this.queryShapes.set(shape, (this.queryShapes.get(shape) ?? 0) + 1)
+    }
+  }
+}
+
+const storage = new AsyncLocalStorage<RequestContext>()
+const active = new Set<RequestContext>()
+let endedSinceMark: RequestContext[] | null = null
+let endedWatchers = 0
+const MAX_ENDED_TRACKED = 1_000
+
+function onQuery(message: unknown): void {
+  const context = storage.getStore()
+  if (context !== undefined && isDbQueryEvent(message)) context.recordQuery(message.sql, message.durationMs)
+}
+let subscribed = false
+
+/**
+ * Run `fn` with `context` as the current request context (and count it as in flight until
+ * {@link endRequestContext}).
+ *
+ * @example
+ * const context = new RequestContext('GET', '/items/:id')
+ * runWithRequestContext(context, () => handle(request))
+ */
+export function runWithRequestContext<T>(context: RequestContext, fn: () => T): T {
+  if (!subscribed) {
+    // Subscribed once for the process; counting costs one ALS lookup per query.
+    diagnostics.subscribe(DB_QUERY_CHANNEL, onQuery)
+    subscribed = true
+  }
+  active.add(context)
+  return storage.run(context, fn)
+}
+
+/** Mark a request finished: it no longer counts as in flight. */
+export function endRequestContext(context: RequestContext): void {
+  if (!active.delete(context)) return
+  if (endedSinceMark !== null && endedSinceMark.length < MAX_ENDED_TRACKED) endedSinceMark.push(context)
+}
+
+/** The context of the request the caller runs in, if any. */
+export function currentRequestContext(): RequestContext | undefined {
+  return storage.getStore()
+}
+
+/**
+ * Add a `Server-Timing` entry to the current request, from any layer (framework-free). A no-op
+ * outside a request.
+ *
+ * @example
+ * const started = performance.now()
+ * const value = await cache.get(key)
+ * recordTiming('cache', performance.now() - started, 'hit-l1')
+ */
+export function recordTiming(name: string, durationMs?: number, description?: string): void {
+  storage.getStore()?.addTiming(name, durationMs, description)
+}
+
+/** Requests currently in flight. */
+export function activeRequestContexts(): ReadonlySet<RequestContext> {
+  return active
+}
+
+/**
+ * @internal Requests that were in flight at any time since the previous call (the blocking
+ * detector uses it: the request that blocked the loop has often finished by the time a timer runs).
+ */
+export function takeRecentRequestContexts(): RequestContext[] {
+  const recent = [...active]
+  if (endedSinceMark !== null) {
+    recent.push(...endedSinceMark)
+    endedSinceMark.length = 0
+  }
+  return recent
+}
+
+/** @internal Start or stop remembering ended requests between {@link takeRecentRequestContexts} calls. */
+export function watchEndedRequests(watch: boolean): void {
+  endedWatchers += watch ? 1 : -1
+  if (endedWatchers > 0) endedSinceMark ??= []
+  else {
+    endedWatchers = 0
+    endedSinceMark = null
+  }
+}
