@@ -64,28 +64,36 @@ type Env = Readonly<Record<string, string | undefined>>
  * @throws ConfigError naming the variable when a value is invalid
  */
 export function loadConfig(env: Env = process.env, flags: ConfigFlags = {}): ServiceConfig {
-  const pick = (flag: string | number | undefined, name: string): string | undefined => {
-    if (flag !== undefined) return String(flag)
+  // Each value remembers where it came from, so an error names the flag or the variable to fix.
+  const pick = (flag: string | number | undefined, name: string, option?: string): Raw => {
+    if (flag !== undefined) return { value: String(flag), name: option ?? name }
     const value = env[name]
-    return value === undefined || value === '' ? undefined : value
+    return { value: value === undefined || value === '' ? undefined : value, name }
   }
-  const databaseUrl = pick(flags.databaseUrl, 'DATABASE_URL') ?? DEFAULT_DATABASE_URL
+  const databaseUrl = pick(flags.databaseUrl, 'DATABASE_URL', '--database-url')
+  const url = databaseUrl.value ?? DEFAULT_DATABASE_URL
   return Object.freeze({
-    port: integer('PORT', pick(flags.port, 'PORT'), DEFAULT_PORT, 0, 65_535),
-    host: host(pick(flags.host, 'HOST') ?? DEFAULT_HOST),
-    databaseUrl,
-    database: Object.freeze(parseDatabaseUrl(databaseUrl)),
-    dbPoolSize: integer('DB_POOL_SIZE', pick(undefined, 'DB_POOL_SIZE'), DEFAULT_DB_POOL_SIZE, 1, 1_000),
-    redisUrl: redisUrl(pick(flags.redisUrl, 'REDIS_URL')),
-    logLevel: logLevel(pick(flags.logLevel, 'LOG_LEVEL') ?? DEFAULT_LOG_LEVEL),
-    bodyLimit: byteSize('BODY_LIMIT', pick(undefined, 'BODY_LIMIT'), DEFAULT_BODY_LIMIT),
+    port: integer(pick(flags.port, 'PORT', '--port'), DEFAULT_PORT, 0, 65_535),
+    host: host(pick(flags.host, 'HOST', '--host'), DEFAULT_HOST),
+    databaseUrl: url,
+    database: Object.freeze(parseDatabaseUrl(url, databaseUrl.name)),
+    dbPoolSize: integer(pick(undefined, 'DB_POOL_SIZE'), DEFAULT_DB_POOL_SIZE, 1, 1_000),
+    redisUrl: redisUrl(pick(flags.redisUrl, 'REDIS_URL', '--redis-url')),
+    logLevel: logLevel(pick(flags.logLevel, 'LOG_LEVEL', '--log-level'), DEFAULT_LOG_LEVEL),
+    bodyLimit: byteSize(pick(undefined, 'BODY_LIMIT'), DEFAULT_BODY_LIMIT),
     seed: Object.freeze({
-      items: integer('SEED_ITEMS', pick(undefined, 'SEED_ITEMS'), DEFAULT_SEED_ITEMS, 0, 100_000_000),
-      users: integer('SEED_USERS', pick(undefined, 'SEED_USERS'), DEFAULT_SEED_USERS, 0, 100_000_000),
-      posts: integer('SEED_POSTS', pick(undefined, 'SEED_POSTS'), DEFAULT_SEED_POSTS, 0, 100_000_000),
-      seed: integer('SEED', pick(undefined, 'SEED'), DEFAULT_SEED, 0, 2 ** 32 - 1),
+      items: integer(pick(undefined, 'SEED_ITEMS'), DEFAULT_SEED_ITEMS, 0, 100_000_000),
+      users: integer(pick(undefined, 'SEED_USERS'), DEFAULT_SEED_USERS, 0, 100_000_000),
+      posts: integer(pick(undefined, 'SEED_POSTS'), DEFAULT_SEED_POSTS, 0, 100_000_000),
+      seed: integer(pick(undefined, 'SEED'), DEFAULT_SEED, 0, 2 ** 32 - 1),
     }),
   })
+}
+
+/** A raw value and the name of the variable or flag it came from. */
+interface Raw {
+  value: string | undefined
+  name: string
 }
 
 /**
@@ -110,7 +118,7 @@ export function parseDatabaseUrl(url: string, variable = 'DATABASE_URL'): Databa
   throw new ConfigError(variable, url, "'sqlite:<file path>', 'sqlite::memory:' or 'postgres://…'")
 }
 
-function integer(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
+function integer({ value: raw, name }: Raw, fallback: number, min: number, max: number): number {
   if (raw === undefined) return fallback
   const value = Number(raw.trim())
   if (!/^\s*\d+\s*$/.test(raw) || !Number.isSafeInteger(value) || value < min || value > max) {
@@ -119,12 +127,13 @@ function integer(name: string, raw: string | undefined, fallback: number, min: n
   return value
 }
 
-function host(raw: string): string {
-  if (!/^[A-Za-z0-9.:\-[\]]+$/.test(raw)) throw new ConfigError('HOST', raw, 'a host name or IP address')
+function host({ value: raw, name }: Raw, fallback: string): string {
+  if (raw === undefined) return fallback
+  if (!/^[A-Za-z0-9.:\-[\]]+$/.test(raw)) throw new ConfigError(name, raw, 'a host name or IP address')
   return raw
 }
 
-function redisUrl(raw: string | undefined): string | undefined {
+function redisUrl({ value: raw, name }: Raw): string | undefined {
   if (raw === undefined) return undefined
   let ok = false
   try {
@@ -133,14 +142,15 @@ function redisUrl(raw: string | undefined): string | undefined {
   } catch {
     ok = false
   }
-  if (!ok) throw new ConfigError('REDIS_URL', raw, 'a redis://host:port or rediss://host:port URL')
+  if (!ok) throw new ConfigError(name, raw, 'a redis://host:port or rediss://host:port URL')
   return raw
 }
 
-function logLevel(raw: string): LogLevel {
+function logLevel({ value: raw, name }: Raw, fallback: LogLevel): LogLevel {
+  if (raw === undefined) return fallback
   const level = raw.toLowerCase()
   if (!(LOG_LEVELS as readonly string[]).includes(level)) {
-    throw new ConfigError('LOG_LEVEL', raw, `one of ${LOG_LEVELS.join(', ')}`)
+    throw new ConfigError(name, raw, `one of ${LOG_LEVELS.join(', ')}`)
   }
   return level as LogLevel
 }
@@ -154,7 +164,7 @@ const BYTE_UNITS: Record<string, number> = {
   mib: 1_048_576,
 }
 
-function byteSize(name: string, raw: string | undefined, fallback: number): number {
+function byteSize({ value: raw, name }: Raw, fallback: number): number {
   if (raw === undefined) return fallback
   const match = /^\s*(\d+)\s*([a-z]*)\s*$/i.exec(raw)
   const unit = BYTE_UNITS[(match?.[2] ?? '').toLowerCase()]

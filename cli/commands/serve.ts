@@ -1,0 +1,91 @@
+import type { Command } from 'commander'
+import { buildApp } from '../../service/src/app.js'
+import { loadConfig } from '../../service/src/config.js'
+import { createDatabase } from '../../service/src/db/create-database.js'
+import { ItemsRepository } from '../../service/src/items/repository.js'
+import { seedDatabase } from '../../service/src/seed.js'
+import { UsersRepository } from '../../service/src/users/repository.js'
+
+/** In-flight requests get this long to finish after SIGINT/SIGTERM before the process gives up. */
+export const SHUTDOWN_TIMEOUT_MS = 10_000
+
+interface ServeFlags {
+  port?: string
+  host?: string
+  databaseUrl?: string
+  redisUrl?: string
+  logLevel?: string
+  seed: boolean
+}
+
+/**
+ * `hotpath serve`: migrate, seed when the database is empty, listen. On SIGINT/SIGTERM it stops
+ * accepting connections, lets in-flight requests finish, closes the pools and exits 0.
+ */
+export function registerServeCommand(program: Command): void {
+  program
+    .command('serve')
+    .description('Start the reference service (seeds the database first when it is empty).')
+    .option('--port <port>', 'port to listen on, 0 for any free port (default: PORT or 3000)')
+    .option('--host <host>', 'address to bind (default: HOST or 127.0.0.1)')
+    .option('--database-url <url>', 'sqlite:<file>, sqlite::memory: or postgres://… (default: DATABASE_URL)')
+    .option('--redis-url <url>', 'Redis for the shared cache tier (default: REDIS_URL; unset = memory only)')
+    .option(
+      '--log-level <level>',
+      'fatal, error, warn, info, debug, trace or silent (default: LOG_LEVEL or info)',
+    )
+    .option('--no-seed', 'do not seed an empty database')
+    .action(async (flags: ServeFlags) => {
+      const config = loadConfig(process.env, flags)
+      const database = await createDatabase(config.database, { poolSize: config.dbPoolSize })
+      let app: Awaited<ReturnType<typeof buildApp>> | undefined
+      try {
+        const empty =
+          (await new ItemsRepository(database.db).count()) === 0 &&
+          (await new UsersRepository(database.db).count()) === 0
+        app = await buildApp(config, { database })
+        if (empty && flags.seed) {
+          app.log.info(
+            { ...config.seed },
+            'database is empty: seeding (set SEED_ITEMS/USERS/POSTS to change sizes)',
+          )
+          const result = await seedDatabase(database, config.seed)
+          app.log.info({ ...result }, 'seeded')
+        }
+        await app.listen({ port: config.port, host: config.host })
+      } catch (error) {
+        await app?.close()
+        await database.close()
+        throw error
+      }
+
+      const running = app
+      let stopping = false
+      const shutdown = (signal: NodeJS.Signals) => {
+        if (stopping) {
+          running.log.warn({ signal }, 'second signal: exiting without waiting')
+          process.exit(1)
+        }
+        stopping = true
+        running.log.info({ signal }, 'shutting down: no new connections, finishing in-flight requests')
+        const timer = setTimeout(() => {
+          running.log.error(`in-flight requests did not finish within ${SHUTDOWN_TIMEOUT_MS} ms; exiting`)
+          process.exit(1)
+        }, SHUTDOWN_TIMEOUT_MS)
+        timer.unref()
+        running
+          .close()
+          .then(() => database.close())
+          .then(() => {
+            clearTimeout(timer)
+            running.log.info('stopped')
+          })
+          .catch((error: unknown) => {
+            running.log.error({ err: error }, 'error during shutdown')
+            process.exitCode = 1
+          })
+      }
+      process.on('SIGINT', shutdown)
+      process.on('SIGTERM', shutdown)
+    })
+}

@@ -1,0 +1,72 @@
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import { HotpathError, describe } from '../../../src/errors.js'
+
+/** Fastify's own 4xx errors, renamed into the service's stable codes. */
+const FASTIFY_CODES: Readonly<Record<string, { code: string; message?: string }>> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: { code: 'E_BODY_TOO_LARGE' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { code: 'E_UNSUPPORTED_MEDIA_TYPE' },
+  FST_ERR_CTP_INVALID_JSON_BODY: { code: 'E_MALFORMED_JSON', message: 'The request body is not valid JSON.' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: {
+    code: 'E_EMPTY_BODY',
+    message: "The body is empty but Content-Type is 'application/json'; send a JSON object.",
+  },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: 'E_BAD_CONTENT_LENGTH' },
+}
+
+const PARTS: Readonly<Record<string, string>> = {
+  body: 'body',
+  querystring: 'query parameter',
+  params: 'path parameter',
+  headers: 'header',
+}
+
+function explain(error: FastifyError, request: FastifyRequest): string | undefined {
+  if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    return `The request body is larger than the ${request.routeOptions.bodyLimit ?? 'configured'}-byte limit (BODY_LIMIT).`
+  }
+  if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+    return `Content-Type ${describe(request.headers['content-type'] ?? '')} is not supported; send 'application/json'.`
+  }
+  return undefined
+}
+
+/**
+ * One error handler for the whole service: every error becomes
+ * `{ error: { code, message } }` with its status. Client mistakes keep their 4xx; anything
+ * unexpected is logged and answered with a generic 500 that leaks nothing.
+ */
+export function installErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+    if (error.validation) {
+      const first = error.validation[0]
+      const part = PARTS[error.validationContext ?? ''] ?? 'request'
+      const where = first?.instancePath
+        ? ` '${first.instancePath.replace(/^\//, '').replaceAll('/', '.')}'`
+        : ''
+      const message = `Invalid ${part}${where}: ${first?.message ?? 'does not match the schema'}.`
+      return reply.code(400).send({ error: { code: 'E_VALIDATION', message } })
+    }
+    if (error instanceof HotpathError && error.statusCode !== undefined) {
+      if (error.statusCode === 401) reply.header('www-authenticate', 'Bearer')
+      return reply.code(error.statusCode).send({ error: { code: error.code, message: error.message } })
+    }
+    const status = error.statusCode ?? 500
+    if (status >= 400 && status < 500) {
+      const known = FASTIFY_CODES[error.code]
+      const code = known?.code ?? 'E_BAD_REQUEST'
+      const message = known?.message ?? explain(error, request) ?? error.message
+      return reply.code(status).send({ error: { code, message } })
+    }
+    request.log.error({ err: error }, 'unhandled error')
+    return reply.code(500).send({ error: { code: 'E_INTERNAL', message: 'Internal server error.' } })
+  })
+
+  app.setNotFoundHandler((request, reply) => {
+    return reply.code(404).send({
+      error: {
+        code: 'E_ROUTE_NOT_FOUND',
+        message: `Route ${request.method} ${describe(request.url.split('?')[0])} does not exist.`,
+      },
+    })
+  })
+}
