@@ -20,11 +20,9 @@ export function registerHealthRoutes(app: ServiceApp, database: ServiceDatabase)
         await sql`select 1`.execute(database.db)
       } catch (error) {
         request.log.warn({ err: error }, 'health check: database ping failed')
-        return reply
-          .code(503)
-          .send({
-            error: { code: 'E_UNHEALTHY', message: `The ${database.dialect} database does not answer.` },
-          })
+        return reply.code(503).send({
+          error: { code: 'E_UNHEALTHY', message: `The ${database.dialect} database does not answer.` },
+        })
       }
       return { status: 'ok' as const, database: database.dialect }
     },
