@@ -1,0 +1,176 @@
+import type { FastifyInstance } from 'fastify'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+import { createLoggedApp, createTestDb, registerPostRoutes, type LogLine, type TestDb } from './test-app.js'
+import { parsePrometheusText, sampleValue } from '../../unit/profiling/helpers/prometheus-text.js'
+import { metricsPlugin } from '../../../src/fastify/metrics.js'
+import { profilingPlugin } from '../../../src/fastify/profiling.js'
+import { serverTiming, serverTimingPlugin } from '../../../src/fastify/server-timing.js'
+import { publishDbQuery } from '../../../src/profiling/db-query-event.js'
+import { parseServerTiming } from '../../../src/profiling/server-timing.js'
+
+let testDb: TestDb
+let app: FastifyInstance
+let logs: LogLine[]
+const METRICS_TOKEN = 'scrape-token'
+
+beforeAll(async () => {
+  testDb = await createTestDb()
+  ;({ app, logs } = createLoggedApp())
+  await app.register(serverTimingPlugin)
+  await app.register(metricsPlugin, { token: METRICS_TOKEN })
+  await app.register(profilingPlugin, {
+    slowQuery: { threshold: '100ms' },
+    nPlusOne: { threshold: 10, header: true },
+    blocking: false,
+  })
+  registerPostRoutes(app, testDb)
+  app.get('/cached', async (request) => {
+    serverTiming(request).add('cache', 0.25, 'hit-l1')
+    return { id: 1 }
+  })
+  app.get<{ Querystring: { ms: string } }>('/reported-query', async (request) => {
+    // The channel message carries the duration; publishing it directly makes the threshold exact.
+    publishDbQuery({
+      sql: "select * from items where secret = 'hunter2' and id = 42",
+      durationMs: Number(request.query.ms),
+      dialect: 'postgres',
+    })
+    return 'ok'
+  })
+  app.get('/fails', async () => {
+    throw new Error('boom')
+  })
+  await app.ready()
+})
+afterAll(async () => {
+  await app.close()
+  await testDb.close()
+})
+
+const warnings = (msg: string) => logs.filter((line) => line.level === 40 && line.msg === msg)
+
+describe('Server-Timing', () => {
+  it('carries layer timings, db query count and duration, serialize and total', async () => {
+    const cached = await app.inject({ url: '/cached' })
+    const entries = parseServerTiming(cached.headers['server-timing'] as string)
+    expect(entries.map((entry) => entry.name)).toEqual(['cache', 'serialize', 'total'])
+    expect(entries[0]).toEqual({ name: 'cache', durationMs: 0.25, description: 'hit-l1' })
+    for (const entry of entries) expect(entry.durationMs).toBeGreaterThanOrEqual(0)
+
+    const batched = await app.inject({ url: '/posts/batched?users=5' })
+    expect(batched.json()).toEqual({ count: 5 })
+    const db = parseServerTiming(batched.headers['server-timing'] as string).find(
+      (entry) => entry.name === 'db',
+    )
+    expect(db?.description).toBe('2 queries')
+    expect(db?.durationMs).toBeGreaterThan(0)
+  })
+
+  it('is on every response, including 404s, errors and string payloads', async () => {
+    for (const url of ['/nowhere', '/fails', '/reported-query?ms=1']) {
+      const response = await app.inject({ url })
+      const header = response.headers['server-timing']
+      expect(header, url).toMatch(/(^|, )total;dur=\d+(\.\d+)?$/u)
+    }
+  })
+
+  it('does not mix up the queries of concurrent requests', async () => {
+    const [naive, batched] = await Promise.all([
+      app.inject({ url: '/posts/naive?users=4' }),
+      app.inject({ url: '/posts/batched?users=4' }),
+    ])
+    const count = (header: unknown) =>
+      parseServerTiming(header as string).find((entry) => entry.name === 'db')?.description
+    expect(count(naive.headers['server-timing'])).toBe('5 queries')
+    expect(count(batched.headers['server-timing'])).toBe('2 queries')
+  })
+})
+
+describe('N+1 detector', () => {
+  it('warns with route and shape when one shape runs more than the threshold, and not at or below it', async () => {
+    logs.length = 0
+    const atThreshold = await app.inject({ url: '/posts/naive?users=10' })
+    expect(atThreshold.headers['x-hotpath-n-plus-one']).toBeUndefined()
+    expect(warnings('N+1 query pattern')).toHaveLength(0)
+
+    const batched = await app.inject({ url: '/posts/batched?users=30' })
+    expect(batched.headers['x-hotpath-n-plus-one']).toBeUndefined()
+    expect(warnings('N+1 query pattern')).toHaveLength(0)
+
+    const naive = await app.inject({ url: '/posts/naive?users=11' })
+    const shape = 'select "title" from "posts" where "user_id" = ?'
+    expect(naive.headers['x-hotpath-n-plus-one']).toBe(`11x ${shape}`)
+    const [warning] = warnings('N+1 query pattern')
+    expect(warning).toMatchObject({ route: 'GET /posts/naive', shape, count: 11 })
+  })
+})
+
+describe('slow-query log', () => {
+  it('logs queries at or above the threshold with redacted SQL, duration and route; never below', async () => {
+    logs.length = 0
+    await app.inject({ url: '/reported-query?ms=99.9' })
+    expect(warnings('slow query')).toHaveLength(0)
+    await app.inject({ url: '/reported-query?ms=100' })
+    await app.inject({ url: '/reported-query?ms=250' })
+    const slow = warnings('slow query')
+    expect(slow.map((line) => line.durationMs)).toEqual([100, 250])
+    expect(slow[0]).toMatchObject({
+      sql: 'select * from items where secret = ? and id = ?',
+      route: 'GET /reported-query',
+      dialect: 'postgres',
+    })
+    expect(JSON.stringify(logs)).not.toContain('hunter2')
+    // Logged through the request's logger, so the line carries the request id.
+    expect(slow[0]!.reqId).toBeDefined()
+  })
+})
+
+describe('/metrics', () => {
+  const scrape = async () => {
+    const response = await app.inject({
+      url: '/metrics',
+      headers: { authorization: `Bearer ${METRICS_TOKEN}` },
+    })
+    expect(response.statusCode).toBe(200)
+    expect(response.headers['content-type']).toMatch(/^text\/plain; version=0\.0\.4/u)
+    return parsePrometheusText(response.body)
+  }
+
+  it('requires the token', async () => {
+    for (const headers of [
+      {},
+      { authorization: 'Bearer wrong' },
+      { authorization: `Basic ${METRICS_TOKEN}` },
+    ]) {
+      const response = await app.inject({ url: '/metrics', headers })
+      expect(response.statusCode).toBe(401)
+      expect((response.json() as { error: { code: string } }).error.code).toBe('E_METRICS_UNAUTHORIZED')
+    }
+  })
+
+  it('parses as Prometheus text and its counters move with traffic', async () => {
+    const before = await scrape()
+    const route = { method: 'GET', route: '/posts/batched', status_code: '200' }
+    const httpBefore = sampleValue(before, 'hotpath_http_request_duration_seconds_count', route)
+    const queriesBefore = sampleValue(before, 'hotpath_db_queries_total', {
+      dialect: 'sqlite',
+      operation: 'select',
+    })
+    for (let i = 0; i < 3; i++) await app.inject({ url: '/posts/batched?users=3' })
+    await app.inject({ url: '/nowhere/42' })
+    const after = await scrape()
+    expect(sampleValue(after, 'hotpath_http_request_duration_seconds_count', route)).toBe(httpBefore + 3)
+    expect(sampleValue(after, 'hotpath_db_queries_total', { dialect: 'sqlite', operation: 'select' })).toBe(
+      queriesBefore + 6,
+    )
+    // Unmatched URLs share one label value instead of one series per path.
+    expect(
+      sampleValue(after, 'hotpath_http_request_duration_seconds_count', {
+        route: '(unmatched)',
+        status_code: '404',
+      }),
+    ).toBeGreaterThanOrEqual(1)
+    expect(after.some((sample) => sample.labels.route === '/nowhere/42')).toBe(false)
+  })
+})

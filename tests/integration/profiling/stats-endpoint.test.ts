@@ -1,0 +1,71 @@
+import Fastify, { type FastifyInstance } from 'fastify'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+
+import { statsPlugin } from '../../../service/src/stats/stats-plugin.js'
+import { computePriceStats } from '../../../service/src/stats/price-stats.js'
+
+const PRICES = Array.from({ length: 20_000 }, (_, i) => ((i * 7919) % 100_000) + 100)
+let app: FastifyInstance
+
+beforeAll(async () => {
+  app = Fastify()
+  await app.register(statsPlugin, { loadPrices: async () => PRICES, maxThreads: 1 })
+  await app.ready()
+})
+afterAll(async () => {
+  await app.close()
+})
+
+/** Largest lateness of a 5 ms timer while `work` runs: how long the event loop was held. */
+async function maxTimerLag(work: () => Promise<unknown>): Promise<number> {
+  let max = 0
+  let last = performance.now()
+  const timer = setInterval(() => {
+    const now = performance.now()
+    max = Math.max(max, now - last - 5)
+    last = now
+  }, 5)
+  try {
+    await work()
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  } finally {
+    clearInterval(timer)
+  }
+  return max
+}
+
+describe('GET /stats/prices', () => {
+  it('computes the same statistics inline and in the worker pool', async () => {
+    const inline = await app.inject({ url: '/stats/prices?mode=inline&rounds=20' })
+    const pooled = await app.inject({ url: '/stats/prices?mode=pooled&rounds=20' })
+    expect(inline.statusCode).toBe(200)
+    expect(pooled.statusCode).toBe(200)
+    const { mode: inlineMode, ...inlineStats } = inline.json() as Record<string, unknown>
+    const { mode: pooledMode, ...pooledStats } = pooled.json() as Record<string, unknown>
+    expect([inlineMode, pooledMode]).toEqual(['inline', 'pooled'])
+    expect(pooledStats).toEqual(inlineStats)
+    expect(inlineStats).toMatchObject({ count: 20_000, min: 100, bootstrapRounds: 20 })
+    const expected = computePriceStats(Float64Array.from(PRICES), { bootstrapRounds: 20 })
+    expect(inlineStats.percentiles).toEqual(expected.percentiles)
+    expect(expected.medianCi95[0]).toBeLessThanOrEqual(expected.percentiles.p50)
+    expect(expected.medianCi95[1]).toBeGreaterThanOrEqual(expected.percentiles.p50)
+  })
+
+  it('rejects a bad mode or too many rounds with 400', async () => {
+    expect((await app.inject({ url: '/stats/prices?mode=turbo' })).statusCode).toBe(400)
+    expect((await app.inject({ url: '/stats/prices?rounds=999999' })).statusCode).toBe(400)
+  })
+
+  it('pooled keeps event-loop delay low while inline raises it', async () => {
+    const rounds = 400
+    // Warm the worker (thread start, module load) so only the computation is compared.
+    await app.inject({ url: `/stats/prices?mode=pooled&rounds=${rounds}` })
+    const inlineLag = await maxTimerLag(() =>
+      app.inject({ url: `/stats/prices?mode=inline&rounds=${rounds}` }),
+    )
+    const pooledLag = await maxTimerLag(() =>
+      app.inject({ url: `/stats/prices?mode=pooled&rounds=${rounds}` }),
+    )
+    expect(pooledLag).toBeLessThan(inlineLag / 2)
+  })
+})

@@ -1,0 +1,98 @@
+import diagnostics from 'node:diagnostics_channel'
+
+import { afterEach, describe, expect, it } from 'vitest'
+
+import { parsePrometheusText, sampleValue } from './helpers/prometheus-text.js'
+import { publishDbQuery } from '../../../src/profiling/db-query-event.js'
+import { HotpathMetrics } from '../../../src/profiling/metrics.js'
+
+let metrics: HotpathMetrics | undefined
+afterEach(() => metrics?.close())
+
+describe('HotpathMetrics', () => {
+  it('exports every family as valid Prometheus text in its own registry', async () => {
+    metrics = new HotpathMetrics({
+      writeBehind: () => ({ pending: 7, lagMs: 1500 }),
+      pool: async () => ({ total: 10, idle: 4, waiting: 1 }),
+    })
+    metrics.observeHttp('GET', '/items/:id', 200, 0.002)
+    const samples = parsePrometheusText(await metrics.metrics())
+    expect(
+      sampleValue(samples, 'hotpath_http_request_duration_seconds_count', {
+        route: '/items/:id',
+        status_code: '200',
+      }),
+    ).toBe(1)
+    expect(sampleValue(samples, 'hotpath_write_behind_pending')).toBe(7)
+    expect(sampleValue(samples, 'hotpath_write_behind_lag_seconds')).toBe(1.5)
+    expect(sampleValue(samples, 'hotpath_db_pool_connections', { state: 'idle' })).toBe(4)
+    expect(sampleValue(samples, 'hotpath_process_memory_bytes', { kind: 'rss' })).toBeGreaterThan(0)
+    expect(
+      samples.some((s) => s.name === 'hotpath_event_loop_delay_seconds' && s.labels.stat === 'p99'),
+    ).toBe(true)
+    // Nothing lands in prom-client's global registry.
+    const { register } = await import('prom-client')
+    expect(await register.metrics()).not.toContain('hotpath_')
+  })
+
+  it('counts DB queries from the channel by operation and outcome', async () => {
+    metrics = new HotpathMetrics()
+    publishDbQuery({ sql: 'select * from items where id = ?', durationMs: 3, dialect: 'sqlite' })
+    publishDbQuery({ sql: 'select * from items where id = ?', durationMs: 5, dialect: 'sqlite' })
+    publishDbQuery({
+      sql: 'update items set x = ?',
+      durationMs: 1,
+      dialect: 'postgres',
+      error: new Error('x'),
+    })
+    const samples = parsePrometheusText(await metrics.metrics())
+    expect(sampleValue(samples, 'hotpath_db_queries_total', { operation: 'select', outcome: 'ok' })).toBe(2)
+    expect(sampleValue(samples, 'hotpath_db_queries_total', { operation: 'update', outcome: 'error' })).toBe(
+      1,
+    )
+    expect(sampleValue(samples, 'hotpath_db_query_duration_seconds_sum', { dialect: 'sqlite' })).toBeCloseTo(
+      0.008,
+    )
+    metrics.close()
+    publishDbQuery({ sql: 'select 1', durationMs: 1, dialect: 'sqlite' })
+    const after = parsePrometheusText(await metrics.metrics())
+    expect(sampleValue(after, 'hotpath_db_queries_total')).toBe(3)
+  })
+
+  it('counts cache events from hotpath:cache:* channels, or reads a stats source instead', async () => {
+    metrics = new HotpathMetrics()
+    diagnostics.channel('hotpath:cache:hit').publish({ tier: 'l1', namespace: 'items' })
+    diagnostics.channel('hotpath:cache:hit').publish({ tier: 'l1', namespace: 'items' })
+    diagnostics.channel('hotpath:cache:miss').publish({ tier: 'l2', namespace: 'items' })
+    diagnostics.channel('hotpath:cache:load').publish({ namespace: 'items', durationMs: 12 })
+    let samples = parsePrometheusText(await metrics.metrics())
+    expect(sampleValue(samples, 'hotpath_cache_requests_total', { tier: 'l1', result: 'hit' })).toBe(2)
+    expect(sampleValue(samples, 'hotpath_cache_requests_total', { tier: 'l2', result: 'miss' })).toBe(1)
+    expect(sampleValue(samples, 'hotpath_cache_loader_duration_seconds_count', { namespace: 'items' })).toBe(
+      1,
+    )
+    metrics.close()
+
+    let hits = 5
+    metrics = new HotpathMetrics({
+      cacheStats: () => [{ tier: 'l1', namespace: 'users', hits, misses: 2, stale: 1 }],
+    })
+    diagnostics.channel('hotpath:cache:hit').publish({ tier: 'l1', namespace: 'users' })
+    samples = parsePrometheusText(await metrics.metrics())
+    expect(sampleValue(samples, 'hotpath_cache_requests_total', { namespace: 'users', result: 'hit' })).toBe(
+      5,
+    )
+    hits = 9
+    samples = parsePrometheusText(await metrics.metrics())
+    expect(sampleValue(samples, 'hotpath_cache_requests_total', { namespace: 'users', result: 'hit' })).toBe(
+      9,
+    )
+    expect(
+      sampleValue(samples, 'hotpath_cache_requests_total', { namespace: 'users', result: 'stale' }),
+    ).toBe(1)
+  })
+
+  it('rejects a bad prefix naming the option', () => {
+    expect(() => new HotpathMetrics({ prefix: 'bad-prefix' })).toThrow(/"prefix"/u)
+  })
+})
