@@ -140,3 +140,58 @@ export class ProfileNotFoundError extends HotpathError {
     this.id = id
   }
 }
+
+/** A cache key is not a non-empty string of at most `maxKeyLength` characters without NUL. */
+export class CacheKeyError extends HotpathError {
+  readonly key: unknown
+
+  constructor(key: unknown, reason: string) {
+    super(
+      'E_CACHE_INVALID_KEY',
+      `Invalid cache key ${describe(key)}: ${reason}. Build keys from user input with keyTemplate('users:{id}'), which encodes every part.`,
+    )
+    this.key = key
+  }
+}
+
+/** A loader ran past its hard timeout; the caller gets this error and nothing is cached. */
+export class CacheLoaderTimeoutError extends HotpathError {
+  readonly key: string
+  readonly timeoutMs: number
+
+  constructor(key: string, timeoutMs: number) {
+    super(
+      'E_CACHE_LOADER_TIMEOUT',
+      `The loader for cache key ${describe(key)} did not finish within its hard timeout of ${timeoutMs} ms; raise "hardTimeout" or make the loader faster.`,
+    )
+    this.key = key
+    this.timeoutMs = timeoutMs
+  }
+}
+
+/** A shared-tier (Redis) call failed, timed out or was refused by the open circuit breaker. */
+export class CacheStoreError extends HotpathError {
+  readonly operation: string
+
+  constructor(operation: string, message: string, cause?: unknown) {
+    super('E_CACHE_STORE', `Cache store operation "${operation}" failed: ${message}`, { cause })
+    this.operation = operation
+  }
+}
+
+/** The cache was used after `close()`. */
+export class CacheClosedError extends HotpathError {
+  constructor() {
+    super('E_CACHE_CLOSED', 'The cache is closed; create a new one with createCache().')
+  }
+}
+
+/** A stored value could not be encoded or decoded by the cache codec. */
+export class CacheCodecError extends HotpathError {
+  readonly codec: string
+
+  constructor(codec: string, message: string, cause?: unknown) {
+    super('E_CACHE_CODEC', `Cache codec "${codec}": ${message}`, { cause })
+    this.codec = codec
+  }
+}

@@ -1,0 +1,153 @@
+import { hash } from 'node:crypto'
+import { CacheCodecError } from '../errors.js'
+import type { Codec } from './codec/codec.js'
+import type { CacheEntry } from './types.js'
+
+const NEWLINE = 0x0a
+const FLAG_UNDEFINED = 0x55 // 'U'
+const FLAG_BYTES = 0x42 // 'B'
+const TOMBSTONE_MARK = '~'
+
+/** What the shared tier holds for a key: an entry, or a tombstone left by a delete (its version only). */
+export type StoredValue = CacheEntry | { readonly tombstone: true; readonly version: number }
+
+export function isTombstone(
+  value: StoredValue,
+): value is { readonly tombstone: true; readonly version: number } {
+  return (value as { tombstone?: boolean }).tombstone === true
+}
+
+/**
+ * Encode a value's payload: `U` for undefined (negative caching), `B` + raw bytes for a top-level
+ * `Uint8Array`, otherwise the codec's id + its bytes.
+ */
+export function encodePayload(value: unknown, codec: Codec): Buffer {
+  if (value === undefined) return Buffer.from([FLAG_UNDEFINED])
+  if (value instanceof Uint8Array) {
+    const out = Buffer.allocUnsafe(value.byteLength + 1)
+    out[0] = FLAG_BYTES
+    out.set(value, 1)
+    return out
+  }
+  let body: Buffer
+  try {
+    body = codec.encode(value)
+  } catch (error) {
+    throw new CacheCodecError(codec.name, 'cannot encode the value', error)
+  }
+  const out = Buffer.allocUnsafe(body.byteLength + 1)
+  out[0] = codec.id.charCodeAt(0)
+  out.set(body, 1)
+  return out
+}
+
+export function decodePayload(payload: Buffer, codecs: ReadonlyMap<number, Codec>): unknown {
+  const flag = payload[0]
+  if (flag === FLAG_UNDEFINED) return undefined
+  if (flag === FLAG_BYTES) return payload.subarray(1)
+  const codec = flag === undefined ? undefined : codecs.get(flag)
+  if (codec === undefined) {
+    throw new CacheCodecError(
+      'unknown',
+      `no codec with id ${JSON.stringify(String.fromCharCode(flag ?? 0))} is configured`,
+    )
+  }
+  try {
+    return codec.decode(payload.subarray(1))
+  } catch (error) {
+    throw new CacheCodecError(codec.name, 'cannot decode a stored value', error)
+  }
+}
+
+/** A strong etag derived from the encoded payload. */
+export function etagOf(payload: Buffer): string {
+  return `"${hash('sha1', payload, 'base64url')}"`
+}
+
+/**
+ * Shared-tier layout: `<version>\n<meta json>\n<payload>`. The version comes first so that the
+ * compare-and-set Lua script reads it without decoding anything; a tombstone is `<version>\n~`.
+ */
+export function encodeStored(entry: CacheEntry, payload: Buffer): Buffer {
+  const head = `${entry.version}\n${JSON.stringify([entry.createdAt, entry.freshUntil, entry.staleUntil, entry.etag, entry.tags])}\n`
+  const headLength = Buffer.byteLength(head)
+  const out = Buffer.allocUnsafe(headLength + payload.byteLength)
+  out.write(head, 0)
+  out.set(payload, headLength)
+  return out
+}
+
+export function encodeTombstone(version: number): string {
+  return `${version}\n${TOMBSTONE_MARK}`
+}
+
+/** Decode a shared-tier value; also returns the payload size for L1 accounting. */
+export function decodeStored(
+  raw: Buffer,
+  codecs: ReadonlyMap<number, Codec>,
+): { value: StoredValue; payloadBytes: number } {
+  const first = raw.indexOf(NEWLINE)
+  if (first <= 0) throw new CacheCodecError('entry', 'a stored value has no version header')
+  const version = Number(raw.toString('latin1', 0, first))
+  if (raw.length === first + 2 && raw[first + 1] === TOMBSTONE_MARK.charCodeAt(0)) {
+    return { value: { tombstone: true, version }, payloadBytes: 0 }
+  }
+  const second = raw.indexOf(NEWLINE, first + 1)
+  if (second < 0) throw new CacheCodecError('entry', 'a stored value has no metadata header')
+  const meta = JSON.parse(raw.toString('utf8', first + 1, second)) as [
+    number,
+    number,
+    number,
+    string,
+    string[],
+  ]
+  const payload = raw.subarray(second + 1)
+  const value = decodePayload(payload, codecs)
+  return {
+    value: {
+      value,
+      version,
+      createdAt: meta[0],
+      freshUntil: meta[1],
+      staleUntil: meta[2],
+      etag: meta[3],
+      tags: meta[4],
+    },
+    payloadBytes: payload.byteLength,
+  }
+}
+
+const MAX_ESTIMATE_DEPTH = 32
+
+/**
+ * A cheap estimate of a value's in-memory size, used for the L1 byte budget when no encoded
+ * payload is at hand. It walks the value once and never serializes it.
+ */
+export function estimateSize(value: unknown, depth = 0): number {
+  switch (typeof value) {
+    case 'string':
+      return 16 + value.length * 2
+    case 'number':
+    case 'boolean':
+    case 'undefined':
+      return 8
+    case 'bigint':
+      return 16
+    case 'object': {
+      if (value === null) return 8
+      if (value instanceof Uint8Array) return 64 + value.byteLength
+      if (depth > MAX_ESTIMATE_DEPTH) return 64
+      if (Array.isArray(value)) {
+        let size = 32 + value.length * 8
+        for (const item of value) size += estimateSize(item, depth + 1)
+        return size
+      }
+      let size = 32
+      for (const key in value)
+        size += 24 + key.length * 2 + estimateSize((value as Record<string, unknown>)[key], depth + 1)
+      return size
+    }
+    default:
+      return 16
+  }
+}

@@ -1,0 +1,13 @@
+/** The cache layer's public entry (re-exported from `hotpath`). The Redis tier lives in `hotpath/redis`. */
+export { createCache } from './create-cache.js'
+export type { CacheOptions } from './options.js'
+export { memoryStore, MemoryStore } from './stores/memory/memory-store.js'
+export type { MemoryStoreOptions, ResolvedMemoryStoreOptions } from './stores/memory/memory-store.js'
+export type { Store, StoreFactory } from './stores/store.js'
+export { keyTemplate, encodeKeyComponent } from './keys.js'
+export type { KeyBuilder, KeyPart } from './keys.js'
+export { jsonCodec } from './codec/json-codec.js'
+export { msgpackCodec } from './codec/msgpack-codec.js'
+export type { Codec } from './codec/codec.js'
+export { DEFAULT_L1_TRUST_TIMEOUT } from './defaults.js'
+export type * from './types.js'

@@ -1,0 +1,465 @@
+import { createClient, RESP_TYPES } from 'redis'
+import { CacheStoreError, InvalidOptionError } from '../../../errors.js'
+import { parseDuration, type Duration } from '../../../util/duration.js'
+import { CircuitBreaker, type CircuitState } from '../../circuit-breaker.js'
+import type { Codec } from '../../codec/codec.js'
+import { jsonCodec } from '../../codec/json-codec.js'
+import { msgpackCodec } from '../../codec/msgpack-codec.js'
+import {
+  DEFAULT_BREAKER_DURATION,
+  DEFAULT_BREAKER_THRESHOLD,
+  DEFAULT_L2_TIMEOUT,
+  DEFAULT_LEASE_TTL,
+  DEFAULT_REDIS_CONNECT_TIMEOUT,
+  DEFAULT_REDIS_MAX_RECONNECT_DELAY,
+  DEFAULT_REDIS_QUEUE_MAX_LENGTH,
+} from '../../defaults.js'
+import {
+  decodeStored,
+  encodePayload,
+  encodeStored,
+  encodeTombstone,
+  etagOf,
+  isTombstone,
+  type StoredValue,
+} from '../../entry.js'
+import type { CacheEntry } from '../../types.js'
+import type { Store, StoreFactory } from '../store.js'
+import {
+  ACQUIRE_SCRIPT,
+  BUMP_SCRIPT,
+  DELETE_SCRIPT,
+  RELEASE_SCRIPT,
+  WRITE_SCRIPT,
+  type LuaScript,
+} from './scripts.js'
+
+type RedisArg = string | Buffer
+interface CommandOptions {
+  timeout?: number
+  typeMapping?: Record<number, unknown>
+}
+
+/**
+ * The shape of a node-redis 5 client this store needs (typed by shape, not by import, so any
+ * compatible client fits).
+ */
+export interface RedisClientLike {
+  readonly isOpen: boolean
+  readonly isReady: boolean
+  connect(): Promise<unknown>
+  sendCommand<T = unknown>(args: readonly RedisArg[], options?: CommandOptions): Promise<T>
+  duplicate(overrides?: Record<string, unknown>): RedisClientLike
+  subscribe(channel: string, listener: (message: string, channel: string) => void): Promise<void>
+  on(event: string, listener: (...args: never[]) => void): unknown
+  off(event: string, listener: (...args: never[]) => void): unknown
+  destroy(): void
+}
+
+export interface RedisStoreOptions {
+  /** Redis URL; ignored when `client` is given. @default 'redis://127.0.0.1:6379' */
+  url?: string
+  /** An existing node-redis client. It is connected if needed but never closed by the cache. @default undefined */
+  client?: unknown
+  /** Value codec. @default msgpackCodec() (picked by bench/cache/codec.ts) */
+  codec?: Codec
+  /** Timeout of every Redis call. @default 500 */
+  timeout?: Duration
+  /** Consecutive failures that open the circuit breaker. @default 5 */
+  breakerThreshold?: number
+  /** How long the breaker stays open before a probe. @default 2000 */
+  breakerDuration?: Duration
+  /** Socket connect timeout (owned clients). @default 2000 */
+  connectTimeout?: Duration
+  /** Longest delay between reconnect attempts (owned clients). @default 1000 */
+  maxReconnectDelay?: Duration
+  /** Bound of node-redis' command queue. @default 10000 */
+  commandsQueueMaxLength?: number
+  /** How long a delete's tombstone and lease revocation last; keep it above your slowest loader. @default 10000 */
+  leaseTtl?: Duration
+}
+
+export interface ResolvedRedisStoreOptions {
+  readonly url: string
+  readonly client: RedisClientLike | undefined
+  readonly codec: Codec
+  readonly timeout: number
+  readonly breakerThreshold: number
+  readonly breakerDuration: number
+  readonly connectTimeout: number
+  readonly maxReconnectDelay: number
+  readonly commandsQueueMaxLength: number
+  readonly leaseTtl: number
+}
+
+export function resolveRedisStoreOptions(options: RedisStoreOptions = {}): ResolvedRedisStoreOptions {
+  const client = options.client
+  if (client !== undefined && (typeof client !== 'object' || client === null || !('sendCommand' in client))) {
+    throw new InvalidOptionError('client', client, 'a node-redis 5 client (createClient())')
+  }
+  const threshold = options.breakerThreshold ?? DEFAULT_BREAKER_THRESHOLD
+  if (!Number.isInteger(threshold) || threshold < 1)
+    throw new InvalidOptionError('breakerThreshold', threshold, 'an integer >= 1')
+  const queue = options.commandsQueueMaxLength ?? DEFAULT_REDIS_QUEUE_MAX_LENGTH
+  if (!Number.isInteger(queue) || queue < 1)
+    throw new InvalidOptionError('commandsQueueMaxLength', queue, 'an integer >= 1')
+  const timeout = parseDuration(options.timeout ?? DEFAULT_L2_TIMEOUT, 'timeout')
+  if (timeout <= 0) throw new InvalidOptionError('timeout', options.timeout, 'a duration above 0')
+  return Object.freeze({
+    url: options.url ?? 'redis://127.0.0.1:6379',
+    client: client as RedisClientLike | undefined,
+    codec: options.codec ?? msgpackCodec(),
+    timeout,
+    breakerThreshold: threshold,
+    breakerDuration: parseDuration(options.breakerDuration ?? DEFAULT_BREAKER_DURATION, 'breakerDuration'),
+    connectTimeout: parseDuration(options.connectTimeout ?? DEFAULT_REDIS_CONNECT_TIMEOUT, 'connectTimeout'),
+    maxReconnectDelay: parseDuration(
+      options.maxReconnectDelay ?? DEFAULT_REDIS_MAX_RECONNECT_DELAY,
+      'maxReconnectDelay',
+    ),
+    commandsQueueMaxLength: queue,
+    leaseTtl: parseDuration(options.leaseTtl ?? DEFAULT_LEASE_TTL, 'leaseTtl'),
+  })
+}
+
+const BUFFERS = { [RESP_TYPES.BLOB_STRING]: Buffer } as Record<number, unknown>
+const LEASE_SUFFIX = '\0L'
+const NOOP = (): void => {}
+
+/** A decoded shared-tier read: the stored value and its payload size (for L1 accounting). */
+export interface StoredRead {
+  readonly value: StoredValue
+  readonly payloadBytes: number
+}
+
+export interface RedisStoreHooks {
+  onError?: (operation: string, error: unknown) => void
+  onCircuit?: (state: CircuitState) => void
+}
+
+/**
+ * The shared tier: node-redis 5, every call with a timeout and behind a circuit breaker, the
+ * offline queue disabled, writes version-checked by Lua scripts that also publish coherence
+ * messages atomically with the write.
+ */
+export class RedisStore implements Store {
+  readonly kind = 'redis'
+  readonly options: ResolvedRedisStoreOptions
+  readonly codecs: ReadonlyMap<number, Codec>
+  readonly #breaker: CircuitBreaker
+  readonly #client: RedisClientLike
+  readonly #owned: boolean
+  readonly #ownedClients: RedisClientLike[] = []
+  #connecting: Promise<void> | undefined
+  #connected = false
+  #closed = false
+  hooks: RedisStoreHooks = {}
+
+  constructor(options: RedisStoreOptions | ResolvedRedisStoreOptions = {}) {
+    this.options =
+      'commandsQueueMaxLength' in options &&
+      typeof options.timeout === 'number' &&
+      'codec' in options &&
+      options.codec !== undefined
+        ? (options as ResolvedRedisStoreOptions)
+        : resolveRedisStoreOptions(options as RedisStoreOptions)
+    const codec = this.options.codec
+    const json = jsonCodec()
+    const msgpack = msgpackCodec()
+    this.codecs = new Map([
+      [json.id.charCodeAt(0), codec.id === json.id ? codec : json],
+      [msgpack.id.charCodeAt(0), codec.id === msgpack.id ? codec : msgpack],
+      [codec.id.charCodeAt(0), codec],
+    ])
+    this.#breaker = new CircuitBreaker({
+      threshold: this.options.breakerThreshold,
+      duration: this.options.breakerDuration,
+      onChange: (state) => this.hooks.onCircuit?.(state),
+    })
+    if (this.options.client) {
+      this.#client = this.options.client
+      this.#owned = false
+    } else {
+      this.#client = this.#createClient()
+      this.#owned = true
+    }
+  }
+
+  #createClient(): RedisClientLike {
+    const maxDelay = this.options.maxReconnectDelay
+    const client = createClient({
+      url: this.options.url,
+      disableOfflineQueue: true,
+      commandsQueueMaxLength: this.options.commandsQueueMaxLength,
+      socket: {
+        connectTimeout: this.options.connectTimeout,
+        reconnectStrategy: (retries: number) => Math.min(50 * 2 ** Math.min(retries, 10), maxDelay),
+      },
+    }) as unknown as RedisClientLike
+    client.on('error', (error: never) => this.hooks.onError?.('connection', error))
+    this.#ownedClients.push(client)
+    return client
+  }
+
+  get circuit(): CircuitState {
+    return this.#breaker.state
+  }
+
+  /** Connect (once); later calls return the same promise. Never rejects: failures go to `onError`. */
+  connect(): Promise<void> {
+    this.#connecting ??= (async () => {
+      try {
+        if (!this.#client.isOpen) await this.#client.connect()
+        this.#connected = true
+      } catch (error) {
+        this.hooks.onError?.('connect', error)
+      }
+    })()
+    return this.#connecting
+  }
+
+  /** A dedicated connection for pub/sub (always owned by the store). */
+  subscriber(): RedisClientLike {
+    const sub = this.#owned
+      ? this.#createClient()
+      : (this.#client.duplicate({ disableOfflineQueue: true }) as RedisClientLike)
+    if (!this.#owned) {
+      sub.on('error', (error: never) => this.hooks.onError?.('subscriber', error))
+      this.#ownedClients.push(sub)
+    }
+    return sub
+  }
+
+  async #run<T>(operation: string, args: readonly RedisArg[], buffers: boolean): Promise<T> {
+    if (this.#closed) throw new CacheStoreError(operation, 'the store is closed')
+    if (!this.#connected) {
+      await Promise.race([
+        this.connect(),
+        new Promise((resolve) => setTimeout(resolve, this.options.timeout).unref()),
+      ])
+    }
+    if (!this.#breaker.allow())
+      throw new CacheStoreError(operation, 'the circuit breaker is open (Redis is failing)')
+    try {
+      const reply = await this.#client.sendCommand<T>(
+        args,
+        buffers ? { timeout: this.options.timeout, typeMapping: BUFFERS } : { timeout: this.options.timeout },
+      )
+      this.#breaker.success()
+      return reply
+    } catch (error) {
+      if (error instanceof Error && error.message.startsWith('NOSCRIPT')) {
+        this.#breaker.success()
+        throw error
+      }
+      this.#breaker.failure()
+      const failure = new CacheStoreError(
+        operation,
+        error instanceof Error ? error.message : String(error),
+        error,
+      )
+      this.hooks.onError?.(operation, failure)
+      throw failure
+    }
+  }
+
+  async #eval<T>(
+    operation: string,
+    lua: LuaScript,
+    keys: readonly RedisArg[],
+    args: readonly RedisArg[],
+    buffers = false,
+  ): Promise<T> {
+    const tail = [String(keys.length), ...keys, ...args]
+    try {
+      return await this.#run<T>(operation, ['EVALSHA', lua.sha, ...tail], buffers)
+    } catch (error) {
+      if (!(error instanceof Error && error.message.startsWith('NOSCRIPT'))) throw error
+      return this.#run<T>(operation, ['EVAL', lua.source, ...tail], buffers)
+    }
+  }
+
+  #decode(raw: Buffer | null | undefined): StoredRead | undefined {
+    if (raw === null || raw === undefined) return undefined
+    return decodeStored(raw, this.codecs)
+  }
+
+  /** Read one key: entry, tombstone or nothing. */
+  async read(key: string): Promise<StoredRead | undefined> {
+    return this.#decode(await this.#run<Buffer | null>('get', ['GET', key], true))
+  }
+
+  /** Read many keys in one round trip (MGET). */
+  async readMany(keys: readonly string[]): Promise<(StoredRead | undefined)[]> {
+    if (keys.length === 0) return []
+    const raws = await this.#run<(Buffer | null)[]>('mget', ['MGET', ...keys], true)
+    return raws.map((raw) => this.#decode(raw))
+  }
+
+  /**
+   * Version-checked write of an encoded entry; publishes `message` on `channel` when it lands.
+   * Returns false when a newer version, a tombstone or a lease revocation refused it.
+   */
+  async write(
+    key: string,
+    entry: CacheEntry,
+    payload: Buffer,
+    options: { token?: string; mode: 'set' | 'fill'; channel?: string; message?: string },
+  ): Promise<boolean> {
+    const ttl = Math.max(1, Math.ceil(entry.staleUntil - Date.now()))
+    const stored = encodeStored(entry, payload)
+    const reply = await this.#eval<number>(
+      'set',
+      WRITE_SCRIPT,
+      [key, key + LEASE_SUFFIX],
+      [
+        String(entry.version),
+        stored,
+        String(ttl),
+        options.token ?? '',
+        options.mode,
+        String(this.options.leaseTtl),
+        options.channel ?? '',
+        options.message ?? '',
+      ],
+    )
+    return reply === 1
+  }
+
+  /** Delete: a tombstone at `version` plus lease revocation, published atomically. */
+  async remove(key: string, version: number, channel = '', message = ''): Promise<void> {
+    await this.#eval(
+      'delete',
+      DELETE_SCRIPT,
+      [key, key + LEASE_SUFFIX],
+      [encodeTombstone(version), String(this.options.leaseTtl), channel, message],
+    )
+  }
+
+  /** Delete many keys in one round trip (the scripts and the publish are auto-pipelined). */
+  async removeMany(keys: readonly string[], version: number, channel = '', message = ''): Promise<void> {
+    const calls: Promise<unknown>[] = keys.map((key) => this.remove(key, version))
+    if (channel !== '') calls.push(this.publish(channel, message))
+    await Promise.all(calls)
+  }
+
+  /** Try to take the fill lease; returns whether it was taken and the current stored value. */
+  async acquireLease(
+    key: string,
+    token: string,
+    ttl: number,
+  ): Promise<{ acquired: boolean; current: StoredRead | undefined }> {
+    const [acquired, raw] = await this.#eval<[number, Buffer | null]>(
+      'lease',
+      ACQUIRE_SCRIPT,
+      [key + LEASE_SUFFIX, key],
+      [token, String(Math.max(1, Math.ceil(ttl)))],
+      true,
+    )
+    return { acquired: acquired === 1, current: this.#decode(raw) }
+  }
+
+  async releaseLease(key: string, token: string): Promise<void> {
+    await this.#eval('release', RELEASE_SCRIPT, [key + LEASE_SUFFIX], [token])
+  }
+
+  /** Read integer/number keys (generations, tag timestamps) in one round trip, cluster-safe. */
+  async readNumbers(keys: readonly string[]): Promise<number[]> {
+    const replies = await Promise.all(keys.map((key) => this.#run<string | null>('get', ['GET', key], false)))
+    return replies.map((reply) => (reply === null ? 0 : Number(reply)))
+  }
+
+  /** INCR a generation and publish `head + generation + tail`. */
+  async bump(key: string, channel: string, head: string, tail: string): Promise<number> {
+    return this.#eval<number>('bump', BUMP_SCRIPT, [key], [channel, head, tail])
+  }
+
+  /** Store tag invalidation times and publish, in one round trip. */
+  async writeNumbers(
+    keys: readonly string[],
+    value: number,
+    ttl: number,
+    channel: string,
+    message: string,
+  ): Promise<void> {
+    const calls: Promise<unknown>[] = keys.map((key) =>
+      this.#run('tags', ['SET', key, String(value), 'PX', String(Math.max(1, Math.ceil(ttl)))], false),
+    )
+    if (channel !== '') calls.push(this.publish(channel, message))
+    await Promise.all(calls)
+  }
+
+  async publish(channel: string, message: string): Promise<void> {
+    await this.#run('publish', ['PUBLISH', channel, message], false)
+  }
+
+  // Store contract (used directly by the shared store suite)
+
+  async get(key: string): Promise<CacheEntry | undefined> {
+    const read = await this.read(key)
+    return read === undefined || isTombstone(read.value) ? undefined : read.value
+  }
+
+  async getMany(keys: readonly string[]): Promise<(CacheEntry | undefined)[]> {
+    return (await this.readMany(keys)).map((read) =>
+      read === undefined || isTombstone(read.value) ? undefined : read.value,
+    )
+  }
+
+  async set(key: string, entry: CacheEntry): Promise<boolean> {
+    const payload = encodePayload(entry.value, this.options.codec)
+    const withEtag = entry.etag === '' ? { ...entry, etag: etagOf(payload) } : entry
+    return this.write(key, withEtag, payload, { mode: 'set' })
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.remove(key, Date.now())
+  }
+
+  async deleteMany(keys: readonly string[]): Promise<void> {
+    await this.removeMany(keys, Date.now())
+  }
+
+  /** Delete every key under `prefix` with SCAN (admin and tests only, never on a request path). */
+  async clearPrefix(prefix: string): Promise<void> {
+    let cursor = '0'
+    const pattern = `${prefix.replace(/[*?[\]\\]/g, (c) => `\\${c}`)}*`
+    do {
+      const [next, keys] = await this.#run<[string, string[]]>(
+        'scan',
+        ['SCAN', cursor, 'MATCH', pattern, 'COUNT', '1000'],
+        false,
+      )
+      cursor = next
+      if (keys.length > 0) await this.#run('del', ['UNLINK', ...keys], false)
+    } while (cursor !== '0')
+  }
+
+  close(): void {
+    if (this.#closed) return
+    this.#closed = true
+    for (const client of this.#ownedClients) {
+      try {
+        client.destroy()
+      } catch {
+        NOOP()
+      }
+    }
+  }
+}
+
+/**
+ * The Redis tier as a lazy factory (import it from `hotpath/redis` so that memory-only users never
+ * load node-redis).
+ *
+ * @example
+ * import { createCache } from 'hotpath'
+ * import { redisStore } from 'hotpath/redis'
+ * const cache = createCache({ l2: redisStore({ url: 'redis://127.0.0.1:6379' }) })
+ */
+export function redisStore(
+  options: RedisStoreOptions = {},
+): StoreFactory<RedisStore, ResolvedRedisStoreOptions> {
+  const resolved = resolveRedisStoreOptions(options)
+  return Object.freeze({ options: resolved, factory: () => new RedisStore(resolved) })
+}

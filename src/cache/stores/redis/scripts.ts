@@ -1,0 +1,76 @@
+import { createHash } from 'node:crypto'
+
+export interface LuaScript {
+  readonly source: string
+  readonly sha: string
+}
+
+function script(source: string): LuaScript {
+  return Object.freeze({ source, sha: createHash('sha1').update(source).digest('hex') })
+}
+
+const READ_VERSION = `
+local function stored_version(raw)
+  if not raw then return nil end
+  local nl = string.find(raw, '\\n', 1, true)
+  if not nl then return nil end
+  return tonumber(string.sub(raw, 1, nl - 1))
+end
+`
+
+/**
+ * Version-checked write. KEYS: value, lease. ARGV: version, stored value, pttl, lease token ('' for
+ * none), mode ('set' | 'fill'), lease ttl, channel, message.
+ * A fill holding a lease is refused when the lease was revoked ('~') or taken over; any write is
+ * refused when the stored entry or tombstone has a higher version. An explicit set revokes
+ * outstanding leases so that fills started before it cannot write back. Publishes on success.
+ */
+export const WRITE_SCRIPT = script(`${READ_VERSION}
+local lease = redis.call('GET', KEYS[2])
+if ARGV[4] ~= '' and lease and lease ~= ARGV[4] then return 0 end
+local current = stored_version(redis.call('GET', KEYS[1]))
+if current and current > tonumber(ARGV[1]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
+if ARGV[5] == 'set' then
+  redis.call('SET', KEYS[2], '~', 'PX', ARGV[6])
+elseif ARGV[4] ~= '' and lease == ARGV[4] then
+  redis.call('DEL', KEYS[2])
+end
+if ARGV[7] ~= '' then redis.call('PUBLISH', ARGV[7], ARGV[8]) end
+return 1
+`)
+
+/**
+ * Delete: leave a tombstone carrying the delete's version and revoke any lease, both for ARGV[2]
+ * ms. KEYS: value, lease. ARGV: tombstone, pttl, channel, message.
+ */
+export const DELETE_SCRIPT = script(`
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('SET', KEYS[2], '~', 'PX', ARGV[2])
+if ARGV[3] ~= '' then redis.call('PUBLISH', ARGV[3], ARGV[4]) end
+return 1
+`)
+
+/**
+ * Take the fill lease unless another live one exists (a revocation marker does not block).
+ * KEYS: lease, value. ARGV: token, pttl. Returns { acquired, current stored value }.
+ */
+export const ACQUIRE_SCRIPT = script(`
+local lease = redis.call('GET', KEYS[1])
+if lease and lease ~= '~' then return { 0, redis.call('GET', KEYS[2]) } end
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+return { 1, redis.call('GET', KEYS[2]) }
+`)
+
+/** Release a lease still held by this token. KEYS: lease. ARGV: token. */
+export const RELEASE_SCRIPT = script(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 1
+`)
+
+/** Bump a namespace generation and publish it. KEYS: generation. ARGV: channel, message head, message tail. */
+export const BUMP_SCRIPT = script(`
+local generation = redis.call('INCR', KEYS[1])
+if ARGV[1] ~= '' then redis.call('PUBLISH', ARGV[1], ARGV[2] .. generation .. ARGV[3]) end
+return generation
+`)
