@@ -54,7 +54,7 @@ afterAll(() => {
 })
 
 describe('hotpath CLI', () => {
-  it.each([
+  it.each<{ env: Record<string, string>; args: string[]; names: string }>([
     { env: { PORT: 'abc' }, args: [], names: 'PORT' },
     { env: { LOG_LEVEL: 'loud' }, args: [], names: 'LOG_LEVEL' },
     { env: { DATABASE_URL: 'mysql://localhost/db' }, args: [], names: 'DATABASE_URL' },
