@@ -195,3 +195,59 @@ export class CacheCodecError extends HotpathError {
     this.codec = codec
   }
 }
+
+/** A request precondition (`If-Match`, `If-None-Match` on an unsafe method, `If-Unmodified-Since`) is false. */
+export class HttpPreconditionFailedError extends HotpathError {
+  readonly header: string
+  readonly value: unknown
+
+  constructor(header: string, value: unknown) {
+    super(
+      'E_HTTP_PRECONDITION_FAILED',
+      `Precondition ${header}: ${describe(value)} does not match the current representation; fetch it again and retry with its current ETag.`,
+      { statusCode: 412 },
+    )
+    this.header = header
+    this.value = value
+  }
+}
+
+/** The route requires a conditional request (`If-Match`) and none was sent (RFC 6585 §3). */
+export class HttpPreconditionRequiredError extends HotpathError {
+  readonly method: string
+
+  constructor(method: string) {
+    super(
+      'E_HTTP_PRECONDITION_REQUIRED',
+      `${method} on this resource requires an If-Match header with the ETag you last read, to prevent lost updates.`,
+      { statusCode: 428 },
+    )
+    this.method = method
+  }
+}
+
+/** A cached route received a query parameter it does not declare. */
+export class HttpUnknownQueryParamError extends HotpathError {
+  readonly value: string
+  readonly allowed: readonly string[]
+
+  constructor(param: string, allowed: readonly string[]) {
+    super(
+      'E_HTTP_UNKNOWN_QUERY_PARAM',
+      `Unknown query parameter ${describe(param)}; this route accepts ${allowed.length ? allowed.map((a) => `"${a}"`).join(', ') : 'no query parameters'}.`,
+      { statusCode: 400 },
+    )
+    this.value = param
+    this.allowed = allowed
+  }
+}
+
+/** The request target could not be parsed (bad percent-encoding). */
+export class HttpMalformedUrlError extends HotpathError {
+  readonly value: string
+
+  constructor(url: string, detail: string) {
+    super('E_HTTP_MALFORMED_URL', `Malformed request URL ${describe(url)}: ${detail}.`, { statusCode: 400 })
+    this.value = url
+  }
+}

@@ -15,8 +15,11 @@ export interface ConditionalHeaders {
 
 /** What the server knows about the selected representation. */
 export interface Validators {
-  /** The current entity tag (quoted, optionally `W/`), when there is one. */
-  etag?: string | undefined
+  /**
+   * The current entity tag (quoted, optionally `W/`), when there is one. Several tags mean "any of
+   * these denotes the current state" (e.g. the content-coded variants of one stored response).
+   */
+  etag?: string | readonly string[] | undefined
   /** Last modification time (epoch ms), when known. */
   lastModified?: number | undefined
   /**
@@ -47,7 +50,7 @@ export function evaluatePreconditions(
   method: string,
 ): PreconditionResult {
   const exists = validators.exists ?? true
-  const current = validators.etag === undefined ? undefined : parseETag(validators.etag)
+  const current = currentTags(validators.etag)
   const safe = method === 'GET' || method === 'HEAD'
 
   // Step 1: If-Match (strong comparison).
@@ -80,16 +83,26 @@ export function evaluatePreconditions(
   return 'proceed'
 }
 
-function ifMatchPasses(list: EntityTagList, current: EntityTag | undefined, exists: boolean): boolean {
-  if (list === '*') return exists
-  if (!current || !exists) return false
-  return list.some((tag) => strongMatch(tag, current))
+function currentTags(etag: string | readonly string[] | undefined): EntityTag[] {
+  if (etag === undefined) return []
+  const out: EntityTag[] = []
+  for (const text of typeof etag === 'string' ? [etag] : etag) {
+    const tag = parseETag(text)
+    if (tag) out.push(tag)
+  }
+  return out
 }
 
-function ifNoneMatchPasses(list: EntityTagList, current: EntityTag | undefined, exists: boolean): boolean {
+function ifMatchPasses(list: EntityTagList, current: readonly EntityTag[], exists: boolean): boolean {
+  if (list === '*') return exists
+  if (!exists) return false
+  return list.some((tag) => current.some((c) => strongMatch(tag, c)))
+}
+
+function ifNoneMatchPasses(list: EntityTagList, current: readonly EntityTag[], exists: boolean): boolean {
   if (list === '*') return !exists
-  if (!current || !exists) return true
-  return !list.some((tag) => weakMatch(tag, current))
+  if (!exists) return true
+  return !list.some((tag) => current.some((c) => weakMatch(tag, c)))
 }
 
 function first(value: string | string[] | undefined): string | undefined {

@@ -74,3 +74,12 @@ describe('selectCodingForRevalidation', () => {
     expect(selectCodingForRevalidation('"abc-gz"', '"abc"', ['br', 'identity'], 'br')).toBe('br')
   })
 })
+
+describe('several current tags (coded variants of one state)', () => {
+  it('If-Match passes for any variant, If-None-Match matches any', () => {
+    const variants = { etag: ['"v2"', '"v2-gz"', '"v2-br"'] }
+    expect(evaluatePreconditions({ 'if-match': '"v2-gz"' }, variants, 'PUT')).toBe('proceed')
+    expect(evaluatePreconditions({ 'if-match': '"v1-gz"' }, variants, 'PUT')).toBe(412)
+    expect(evaluatePreconditions({ 'if-none-match': '"v2-br"' }, variants, 'GET')).toBe(304)
+  })
+})

@@ -1,0 +1,864 @@
+/**
+ * Fastify adapter of `src/http/`: RFC 9110/9111 validators and policies per route, the server-side
+ * response cache, unsafe-method invalidation, optimistic concurrency and the fast lane.
+ */
+import { randomBytes } from 'node:crypto'
+import zlib from 'node:zlib'
+import type {
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  onRequestHookHandler,
+  onSendHookHandler,
+  preHandlerHookHandler,
+  RouteOptions,
+} from 'fastify'
+import fp from 'fastify-plugin'
+import { Packr } from 'msgpackr'
+import type { Cache } from '../cache/types.js'
+import type { HotpathError } from '../errors.js'
+import {
+  HttpMalformedUrlError,
+  HttpPreconditionFailedError,
+  HttpPreconditionRequiredError,
+  HttpUnknownQueryParamError,
+  InvalidOptionError,
+} from '../errors.js'
+import type { Duration } from '../util/duration.js'
+import { formatCacheControl, isStorable, resolveCacheControlPolicy } from '../http/cache-control.js'
+import type { CacheControlPolicy, ResolvedCacheControlPolicy } from '../http/cache-control.js'
+import { DEFAULT_COMPRESSION_THRESHOLD, isCompressible } from '../http/compression.js'
+import { etagForCoding, parseETag } from '../http/etag.js'
+import type { ContentCoding } from '../http/etag.js'
+import { createFastLane } from '../http/fast-lane.js'
+import { formatHttpDate, parseHttpDate } from '../http/http-date.js'
+import { MSGPACK_CONTENT_TYPE, negotiateEncoding, negotiateFormat } from '../http/negotiation.js'
+import type { ResponseFormat } from '../http/negotiation.js'
+import { normalizePath, normalizeUrl } from '../http/normalize-url.js'
+import type { QueryRules } from '../http/normalize-url.js'
+import { evaluatePreconditions, selectCodingForRevalidation } from '../http/preconditions.js'
+import { durationOr, ResponseCache } from '../http/response-cache.js'
+import type { ResponseCacheOptions, ResponseCacheStats, RouteKeyInfo } from '../http/response-cache.js'
+import { answerFromStored, hashETag } from '../http/stored-response.js'
+import { mergeVary, parseVary, varyKey } from '../http/vary.js'
+
+/** Options of the `httpCache` plugin. */
+export interface HttpCacheOptions extends ResponseCacheOptions {
+  /**
+   * Where responses are stored (a Hotpath `Cache`, memory or memory + Redis). Without one, routes
+   * still get policies, validators, 304/412 handling and compression, but nothing is stored.
+   * @default undefined
+   */
+  cache?: Cache
+  /**
+   * Who the request is for, to key private responses. Private requests (a private policy, or
+   * `Authorization` / `Cookie` on an `auto` route) are not stored when this returns `undefined`.
+   * @default undefined (private responses are never stored)
+   */
+  getUser?: (request: FastifyRequest) => string | undefined | Promise<string | undefined>
+  /** Answer public stored responses before Fastify routing (see `createFastLane`). @default false */
+  fastLane?: boolean
+  /** Default for routes that do not say what to do with undeclared query parameters. @default 'reject' */
+  unknownQuery?: 'reject' | 'ignore'
+  /** A successful POST/PUT/PATCH/DELETE purges the stored responses of its target path. @default true */
+  invalidateOnUnsafe?: boolean
+  /** Send `X-Cache: hit-l1 | hit-l2 | stale | miss` on routes with a cache. @default true */
+  xCache?: boolean
+}
+
+/** Per-route configuration: `config: { httpCache: { ... } }`. */
+export interface HttpCacheRouteOptions {
+  /** The Cache-Control policy. @default undefined (no Cache-Control header; validators only) */
+  policy?: CacheControlPolicy
+  /**
+   * Store responses server-side. @default true on GET routes when the plugin has a cache and the
+   * policy has a lifetime (`ttl`, `sMaxAge` or `maxAge`) and is not `no-store`
+   */
+  store?: boolean
+  /** How long a stored response stays fresh server-side. @default policy.sMaxAge ?? policy.maxAge */
+  ttl?: Duration
+  /** How long a stale stored response may be served while it refreshes. @default policy.staleWhileRevalidate ?? 0 */
+  grace?: Duration
+  /** Request headers the response varies on (part of the key and of `Vary`). @default [] */
+  vary?: readonly string[]
+  /** Tags of stored responses (sent as `Surrogate-Key`, purged with `invalidateTags`). @default [] */
+  tags?: readonly string[] | ((request: FastifyRequest) => readonly string[])
+  /**
+   * Query parameters in the key; `unknown` says whether others are rejected with 400 or ignored.
+   * @default { allow: <properties of schema.querystring> or [], unknown: plugin `unknownQuery` }
+   */
+  query?: { allow?: readonly string[]; unknown?: 'reject' | 'ignore' }
+  /**
+   * `true`: always private (keyed by user). `false`: public even for requests with credentials.
+   * `'auto'`: private when the policy says so or the request carries `Authorization` / `Cookie`.
+   * @default 'auto'
+   */
+  private?: boolean | 'auto'
+  /** The route serves files, so paths such as `/x.css` are legitimate. @default false */
+  staticFiles?: boolean
+  /** Content negotiation: `Accept: application/msgpack` gets msgpack (and `Vary: Accept`). @default false */
+  negotiate?: boolean
+  /**
+   * The current entity's ETag (quoted) or version (number or unquoted string, quoted for you), or
+   * `undefined` when the entity does not exist. Used before the handler runs: conditional GETs
+   * answer 304 without running it, unsafe methods check `If-Match` (412 / 428).
+   * @default undefined (GET falls back to a body hash)
+   */
+  etag?: (
+    request: FastifyRequest,
+  ) => string | number | undefined | null | Promise<string | number | undefined | null>
+  /** The current entity's last modification time. @default undefined */
+  lastModified?: (
+    request: FastifyRequest,
+  ) => Date | number | undefined | null | Promise<Date | number | undefined | null>
+  /** Unsafe methods without `If-Match` / `If-Unmodified-Since` get 428 Precondition Required. @default false */
+  requirePrecondition?: boolean
+}
+
+/** What the plugin decorates the instance with as `fastify.httpCache`. */
+export interface HttpCacheApi {
+  /** The response cache, or undefined when the plugin has no `cache`. */
+  readonly responses: ResponseCache | undefined
+  /** Purge stored responses carrying any of these tags (both tiers). */
+  invalidateTags(tags: readonly string[]): Promise<void>
+  /** Purge every stored response of these paths. */
+  invalidatePaths(paths: readonly string[]): Promise<void>
+  /** Counters (hits, fast-lane hits, misses, 304s, stores…). */
+  stats(): Readonly<ResponseCacheStats>
+}
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    httpCache?: HttpCacheRouteOptions
+  }
+  interface FastifyInstance {
+    httpCache: HttpCacheApi
+  }
+}
+
+interface ResolvedRoute {
+  readonly policy: ResolvedCacheControlPolicy | undefined
+  readonly store: boolean
+  readonly ttl: number
+  readonly grace: number
+  readonly vary: readonly string[]
+  readonly tags: readonly string[] | ((request: FastifyRequest) => readonly string[])
+  readonly query: QueryRules
+  readonly keyInfo: RouteKeyInfo
+  readonly private: boolean | 'auto'
+  readonly staticFiles: boolean
+  readonly negotiate: boolean
+  readonly etag: HttpCacheRouteOptions['etag']
+  readonly lastModified: HttpCacheRouteOptions['lastModified']
+  readonly requirePrecondition: boolean
+}
+
+interface RequestState {
+  deception: boolean
+  hit: boolean
+  done: boolean
+  store: boolean
+  key: string | undefined
+  path: string | undefined
+  private: boolean
+  format: ResponseFormat
+  entityEtag: string | undefined
+  lastModified: number | undefined
+}
+
+const SAFE = new Set(['GET', 'HEAD'])
+const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
+const ROUTE_KEYS = new Set([
+  'policy',
+  'store',
+  'ttl',
+  'grace',
+  'vary',
+  'tags',
+  'query',
+  'private',
+  'staticFiles',
+  'negotiate',
+  'etag',
+  'lastModified',
+  'requirePrecondition',
+])
+const PLUGIN_KEYS = new Set([
+  'cache',
+  'getUser',
+  'fastLane',
+  'unknownQuery',
+  'invalidateOnUnsafe',
+  'xCache',
+  'namespace',
+  'compression',
+  'maxBodyBytes',
+  'unkeyedHeaders',
+  'maxFastLanePaths',
+])
+// Response headers that are recomputed on every answer and never stored.
+const VOLATILE_HEADERS = new Set([
+  'etag',
+  'cache-control',
+  'vary',
+  'date',
+  'age',
+  'content-length',
+  'content-encoding',
+  'transfer-encoding',
+  'connection',
+  'keep-alive',
+  'set-cookie',
+  'x-cache',
+  'surrogate-key',
+  'server-timing',
+  'x-request-id',
+])
+const REFRESH_HEADER = 'x-hotpath-refresh'
+/** Brotli quality for responses compressed per request (uncached routes). */
+const ON_THE_FLY_BROTLI_QUALITY = 4
+const STORABLE_STATUS = new Set([200, 203, 204])
+const JSON_TYPE = 'application/json; charset=utf-8'
+
+const packr = new Packr({ useRecords: false })
+const packMsgpack = (payload: unknown): string => packr.pack(payload) as unknown as string
+
+function typeError(option: string, value: unknown, expected: string, cause?: unknown): TypeError {
+  const message = new InvalidOptionError(option, value, expected).message
+  return new TypeError(`httpCache: ${message}`, cause === undefined ? undefined : { cause })
+}
+
+async function httpCachePlugin(fastify: FastifyInstance, options: HttpCacheOptions): Promise<void> {
+  for (const key of Object.keys(options)) {
+    if (!PLUGIN_KEYS.has(key))
+      throw typeError(key, (options as Record<string, unknown>)[key], `one of ${[...PLUGIN_KEYS].join(', ')}`)
+  }
+  const cache = options.cache
+  if (
+    cache !== undefined &&
+    (cache === null || typeof cache.getEntry !== 'function' || typeof cache.namespace !== 'function')
+  ) {
+    throw typeError('cache', cache, 'a Hotpath Cache (createCache())')
+  }
+  if (options.getUser !== undefined && typeof options.getUser !== 'function') {
+    throw typeError('getUser', options.getUser, 'a function (request) => string | undefined')
+  }
+  const unknownQuery = options.unknownQuery ?? 'reject'
+  if (unknownQuery !== 'reject' && unknownQuery !== 'ignore')
+    throw typeError('unknownQuery', unknownQuery, '"reject" or "ignore"')
+  for (const flag of ['fastLane', 'invalidateOnUnsafe', 'xCache'] as const) {
+    if (options[flag] !== undefined && typeof options[flag] !== 'boolean')
+      throw typeError(flag, options[flag], 'a boolean')
+  }
+  if (options.fastLane && !cache)
+    throw typeError('fastLane', true, 'a `cache` option as well (the fast lane serves stored responses)')
+
+  let responses: ResponseCache | undefined
+  try {
+    responses = cache ? new ResponseCache(cache, options) : undefined
+  } catch (error) {
+    if (error instanceof InvalidOptionError) throw typeError(error.option, error.value, error.message, error)
+    throw error
+  }
+  responses?.onError((error, operation) =>
+    fastify.log.warn({ err: error, operation }, 'httpCache: cache operation failed'),
+  )
+  const getUser = options.getUser
+  const xCache = options.xCache ?? true
+  const invalidateOnUnsafe = options.invalidateOnUnsafe ?? true
+  const compression = responses
+    ? responses.options.compression
+    : options.compression === false
+      ? false
+      : { ...(typeof options.compression === 'object' ? options.compression : {}) }
+  const threshold =
+    compression === false
+      ? DEFAULT_COMPRESSION_THRESHOLD
+      : (compression.threshold ?? DEFAULT_COMPRESSION_THRESHOLD)
+  const refreshSecret = randomBytes(16).toString('base64url')
+  const refreshing = new Set<string>()
+  const states = new WeakMap<FastifyRequest, RequestState>()
+
+  const api: HttpCacheApi = {
+    responses,
+    invalidateTags: async (tags) => {
+      await responses?.invalidateTags(tags)
+    },
+    invalidatePaths: async (paths) => {
+      const normalized = paths.map((p) => normalizePath(p)).filter((p): p is string => p !== undefined)
+      await responses?.invalidatePaths(normalized)
+    },
+    stats: () =>
+      responses?.stats() ?? {
+        hits: 0,
+        staleHits: 0,
+        fastLaneHits: 0,
+        misses: 0,
+        notModified: 0,
+        stores: 0,
+        bypasses: 0,
+        invalidations: 0,
+        errors: 0,
+      },
+  }
+  fastify.decorate('httpCache', api)
+
+  if (options.fastLane && responses) installFastLane(fastify, responses)
+
+  function resolveRoute(config: HttpCacheRouteOptions, route: RouteOptions): ResolvedRoute {
+    const where = `config.httpCache of ${String(route.method)} ${route.url}`
+    if (config === null || typeof config !== 'object') throw typeError(where, config, 'an object')
+    for (const key of Object.keys(config)) {
+      if (!ROUTE_KEYS.has(key))
+        throw typeError(
+          `${where}.${key}`,
+          (config as Record<string, unknown>)[key],
+          `one of ${[...ROUTE_KEYS].join(', ')}`,
+        )
+    }
+    try {
+      const policy =
+        config.policy === undefined ? undefined : resolveCacheControlPolicy(config.policy, `${where}.policy`)
+      const ttl = durationOr(config.ttl, policy?.sMaxAge ?? policy?.maxAge ?? 0, `${where}.ttl`)
+      const grace = durationOr(config.grace, policy?.staleWhileRevalidate ?? 0, `${where}.grace`)
+      const methods = Array.isArray(route.method) ? route.method : [route.method]
+      const canStore =
+        responses !== undefined &&
+        (methods.includes('GET') || methods.includes('HEAD')) &&
+        ttl > 0 &&
+        (policy === undefined || !policy.noStore)
+      if (config.store === true && !canStore) {
+        throw typeError(
+          `${where}.store`,
+          true,
+          'a plugin `cache`, a GET route, a positive ttl (or policy maxAge) and no noStore',
+        )
+      }
+      for (const name of ['etag', 'lastModified', 'tags'] as const) {
+        const v = config[name]
+        if (v !== undefined && typeof v !== 'function' && !(name === 'tags' && Array.isArray(v))) {
+          throw typeError(
+            `${where}.${name}`,
+            v,
+            name === 'tags' ? 'an array of strings or a function' : 'a function (request) => value',
+          )
+        }
+      }
+      if (
+        config.vary !== undefined &&
+        (!Array.isArray(config.vary) || config.vary.some((v) => typeof v !== 'string'))
+      ) {
+        throw typeError(`${where}.vary`, config.vary, 'an array of request header names')
+      }
+      const vary = parseVary(config.vary ?? [])
+      if (vary.includes('*'))
+        throw typeError(`${where}.vary`, config.vary, 'header names (Vary: * cannot be cached)')
+      const schemaQuery = (route.schema?.querystring as { properties?: Record<string, unknown> } | undefined)
+        ?.properties
+      const allow = config.query?.allow ?? (schemaQuery ? Object.keys(schemaQuery) : [])
+      const unknown = config.query?.unknown ?? unknownQuery
+      if (!Array.isArray(allow) || allow.some((a) => typeof a !== 'string')) {
+        throw typeError(`${where}.query.allow`, allow, 'an array of parameter names')
+      }
+      if (unknown !== 'reject' && unknown !== 'ignore')
+        throw typeError(`${where}.query.unknown`, unknown, '"reject" or "ignore"')
+      const priv = config.private ?? 'auto'
+      if (priv !== true && priv !== false && priv !== 'auto')
+        throw typeError(`${where}.private`, priv, 'true, false or "auto"')
+      const query = Object.freeze({ allow: Object.freeze([...allow]), unknown })
+      const staticFiles = config.staticFiles === true
+      const negotiate = config.negotiate === true
+      return Object.freeze({
+        policy,
+        store: config.store ?? canStore,
+        ttl,
+        grace,
+        vary,
+        tags: typeof config.tags === 'function' ? config.tags : Object.freeze([...(config.tags ?? [])]),
+        query,
+        keyInfo: Object.freeze({ query, vary, negotiate, staticFiles }),
+        private: priv,
+        staticFiles,
+        negotiate,
+        etag: config.etag,
+        lastModified: config.lastModified,
+        requirePrecondition: config.requirePrecondition === true,
+      })
+    } catch (error) {
+      if (error instanceof InvalidOptionError)
+        throw typeError(error.option, error.value, `${error.message}`, error)
+      throw error
+    }
+  }
+
+  fastify.addHook('onRoute', (route) => {
+    const methods = Array.isArray(route.method) ? route.method : [route.method]
+    const config = route.config?.httpCache
+    if (config !== undefined) {
+      const resolved = resolveRoute(config, route)
+      const hooks = routeHooks(resolved)
+      route.onRequest = [...toArray(route.onRequest), hooks.onRequest]
+      route.preHandler = [...toArray(route.preHandler), hooks.preHandler]
+      route.onSend = insertBeforeHeadHandler(toArray(route.onSend), hooks.onSend)
+    }
+    if (invalidateOnUnsafe && responses && methods.some((m) => UNSAFE.has(m))) {
+      route.onSend = [...toArray(route.onSend), invalidateTarget]
+    }
+  })
+
+  function routeHooks(route: ResolvedRoute): {
+    onRequest: onRequestHookHandler
+    preHandler: preHandlerHookHandler
+    onSend: onSendHookHandler
+  } {
+    const onRequest: onRequestHookHandler = async function (request, reply) {
+      const state: RequestState = {
+        deception: false,
+        hit: false,
+        done: false,
+        store: false,
+        key: undefined,
+        path: undefined,
+        private: false,
+        format: 'json',
+        entityEtag: undefined,
+        lastModified: undefined,
+      }
+      states.set(request, state)
+      const headers = request.headers
+      const normalized = normalizeUrl(request.url, route.query, { staticFiles: route.staticFiles })
+      if (!normalized.ok) {
+        if (normalized.reason === 'unknown-query-param') {
+          state.done = true
+          return sendError(reply, new HttpUnknownQueryParamError(normalized.detail, route.query.allow))
+        }
+        if (normalized.reason === 'malformed') {
+          state.done = true
+          return sendError(reply, new HttpMalformedUrlError(request.url, normalized.detail))
+        }
+        state.deception = true
+        if (responses) responses.counters.bypasses++
+        return
+      }
+      state.path = normalized.path
+      const credentials = headers.authorization !== undefined || headers.cookie !== undefined
+      state.private =
+        route.private === true ||
+        (route.private === 'auto' && (credentials || route.policy?.scope === 'private'))
+      if (route.negotiate) state.format = negotiateFormat(headers.accept)
+      if (!route.store || !responses || !SAFE.has(request.method)) return
+
+      let user: string | undefined
+      if (state.private) {
+        user = getUser ? await getUser(request) : undefined
+        if (user === undefined) {
+          responses.counters.bypasses++
+          return
+        }
+      }
+      if (route.policy && !isStorable(route.policy, state.private)) return
+      const key = responses.keyFor({
+        method: 'GET',
+        url: normalized.url,
+        vary: varyKey(headers, route.vary),
+        format: state.format,
+        user,
+      })
+      state.key = key
+      if (headers[REFRESH_HEADER] === refreshSecret) {
+        state.store = true
+        return
+      }
+      const hit = await responses.lookup(key)
+      if (hit) {
+        state.hit = true
+        if (hit.fresh) responses.counters.hits++
+        else {
+          responses.counters.staleHits++
+          scheduleRefresh(request, key)
+        }
+        if (options.fastLane && hit.stored.public && !state.private)
+          responses.rememberRoute(normalized.path, route.keyInfo)
+        const answer = answerFromStored(
+          hit.stored,
+          hit.entry.etag,
+          hit.entry.createdAt,
+          { method: request.method, headers: request.headers },
+          Date.now(),
+          xCache ? (hit.fresh ? hit.source : 'stale') : undefined,
+        )
+        if (answer.status === 412)
+          return sendError(reply, new HttpPreconditionFailedError('If-Match', headers['if-match']))
+        if (answer.status === 304) responses.counters.notModified++
+        reply.code(answer.status).headers(answer.headers)
+        return reply.send(answer.body)
+      }
+      responses.counters.misses++
+      state.store = request.method === 'GET' && !responses.hasUnkeyedHeader(headers)
+    }
+
+    const preHandler: preHandlerHookHandler = async function (request, reply) {
+      const state = states.get(request)
+      if (!state || state.hit || state.done) return
+      if (state.format === 'msgpack') reply.serializer(packMsgpack).type(MSGPACK_CONTENT_TYPE)
+      const headers = request.headers
+      const method = request.method
+      const safe = SAFE.has(method)
+      if (
+        !safe &&
+        route.requirePrecondition &&
+        headers['if-match'] === undefined &&
+        headers['if-unmodified-since'] === undefined
+      ) {
+        state.done = true
+        return sendError(reply, new HttpPreconditionRequiredError(method))
+      }
+      if (!route.etag && !route.lastModified) return
+      const etag = route.etag ? toETag(await route.etag(request)) : undefined
+      const lastModified = route.lastModified ? toEpoch(await route.lastModified(request)) : undefined
+      state.entityEtag = etag
+      state.lastModified = lastModified
+      const exists = etag !== undefined || lastModified !== undefined
+      // A GET for a missing entity will be a 404, and a 404 is never a 304: leave it to the handler.
+      if (safe && !exists) return
+      const conditional =
+        headers['if-match'] !== undefined ||
+        headers['if-none-match'] !== undefined ||
+        headers['if-modified-since'] !== undefined ||
+        headers['if-unmodified-since'] !== undefined
+      if (!conditional) return
+      const all =
+        etag === undefined ? undefined : [etag, etagForCoding(etag, 'gzip'), etagForCoding(etag, 'br')]
+      const result = evaluatePreconditions(headers, { etag: all, lastModified, exists }, method)
+      if (result === 412) {
+        state.done = true
+        const header =
+          headers['if-match'] !== undefined
+            ? 'If-Match'
+            : headers['if-none-match'] !== undefined
+              ? 'If-None-Match'
+              : 'If-Unmodified-Since'
+        return sendError(reply, new HttpPreconditionFailedError(header, headers[header.toLowerCase()]))
+      }
+      if (result === 304) {
+        state.done = true
+        if (responses) responses.counters.notModified++
+        const coding =
+          etag === undefined
+            ? 'identity'
+            : selectCodingForRevalidation(
+                headers['if-none-match'],
+                etag,
+                ['br', 'gzip', 'identity'],
+                'identity',
+              )
+        if (etag !== undefined) reply.header('etag', etagForCoding(etag, coding))
+        if (lastModified !== undefined) reply.header('last-modified', formatHttpDate(lastModified))
+        if (route.policy)
+          reply.header('cache-control', formatCacheControl(route.policy, { forcePrivate: state.private }))
+        const vary = responseVary(route, reply, true)
+        if (vary) reply.header('vary', vary)
+        return reply.code(304).send()
+      }
+    }
+
+    const onSend: onSendHookHandler = async function (request, reply, payload) {
+      const state = states.get(request)
+      if (!state || state.hit || state.done) return payload
+      const status = reply.statusCode
+      if (state.deception) {
+        reply.header('cache-control', 'no-store')
+        return payload
+      }
+      if (status < 200 || status >= 300) {
+        // Errors are never stored and never revalidated; keep downstream caches off them too.
+        if (route.policy && !reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store')
+        return payload
+      }
+      const setCookie = reply.hasHeader('set-cookie')
+      const forcePrivate = state.private || setCookie
+      if (route.policy && !reply.hasHeader('cache-control')) {
+        reply.header('cache-control', formatCacheControl(route.policy, { forcePrivate }))
+      }
+      const contentType = headerString(reply.getHeader('content-type'))
+      const compressible = compression !== false && isCompressible(contentType)
+      const vary = responseVary(route, reply, compressible)
+      if (vary) reply.header('vary', vary)
+      const handlerEtag = headerString(reply.getHeader('etag'))
+      const lastModified = parseHttpDate(headerString(reply.getHeader('last-modified'))) ?? state.lastModified
+      if (lastModified !== undefined && !reply.hasHeader('last-modified')) {
+        reply.header('last-modified', formatHttpDate(lastModified))
+      }
+      if (typeof payload !== 'string' && !Buffer.isBuffer(payload)) {
+        // A stream: no body to hash. A weak tag from the entity version is still a valid validator.
+        const etag = handlerEtag ?? state.entityEtag
+        if (etag !== undefined && !handlerEtag) reply.header('etag', weaken(etag))
+        if (xCache && state.key) reply.header('x-cache', 'miss')
+        return payload
+      }
+      if (reply.hasHeader('content-encoding')) return payload
+      const body = typeof payload === 'string' ? Buffer.from(payload) : payload
+      const etag = (handlerEtag && parseETag(handlerEtag) ? handlerEtag : undefined) ?? state.entityEtag
+
+      if (
+        state.store &&
+        state.key &&
+        responses &&
+        !setCookie &&
+        STORABLE_STATUS.has(status) &&
+        route.policy !== undefined
+      ) {
+        const tags = typeof route.tags === 'function' ? route.tags(request) : route.tags
+        const entry = await responses.store(state.key, {
+          status,
+          headers: storableHeaders(reply),
+          body,
+          contentType,
+          etag: etag !== undefined && !etag.startsWith('W/') ? etag : undefined,
+          lastModified,
+          policy: route.policy,
+          private: forcePrivate,
+          public: !forcePrivate && route.policy.scope !== 'private',
+          vary: vary ?? '',
+          tags,
+          path: state.path ?? request.url,
+          ttl: route.ttl,
+          grace: route.grace,
+        })
+        if (entry) {
+          if (options.fastLane && entry.value.public && state.path)
+            responses.rememberRoute(state.path, route.keyInfo)
+          const answer = answerFromStored(
+            entry.value,
+            entry.etag,
+            entry.createdAt,
+            { method: request.method, headers: request.headers },
+            Date.now(),
+            xCache ? 'miss' : undefined,
+          )
+          if (answer.status === 412) {
+            reply.code(412).header('content-type', JSON_TYPE)
+            return errorBody(new HttpPreconditionFailedError('If-Match', request.headers['if-match']))
+          }
+          if (answer.status === 304) {
+            responses.counters.notModified++
+            reply.removeHeader('content-type')
+          }
+          reply.code(answer.status).headers(answer.headers)
+          return answer.status === 304 ? null : answer.body
+        }
+      }
+      if (xCache && state.key) reply.header('x-cache', 'miss')
+      return validateUncached(request, reply, body, etag, lastModified, compressible, status)
+    }
+
+    return { onRequest, preHandler, onSend }
+  }
+
+  function validateUncached(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    body: Buffer,
+    knownEtag: string | undefined,
+    lastModified: number | undefined,
+    compressible: boolean,
+    status: number,
+  ): Buffer | null | string {
+    const headers = request.headers
+    const baseEtag = knownEtag ?? hashETag(body)
+    let coding: ContentCoding = 'identity'
+    if (compressible && body.length >= threshold)
+      coding = negotiateEncoding(headers['accept-encoding'], ['br', 'gzip', 'identity'])
+    if (headers['if-none-match'] !== undefined && coding !== 'identity') {
+      coding = selectCodingForRevalidation(
+        headers['if-none-match'],
+        baseEtag,
+        ['br', 'gzip', 'identity'],
+        coding,
+      )
+    }
+    // An unsafe method has already acted by now: its preconditions belong before the handler (`etag` option).
+    if (status >= 200 && status < 300 && SAFE.has(request.method)) {
+      const all = [baseEtag, etagForCoding(baseEtag, 'gzip'), etagForCoding(baseEtag, 'br')]
+      const result = evaluatePreconditions(
+        headers,
+        { etag: headers['if-match'] !== undefined ? all : etagForCoding(baseEtag, coding), lastModified },
+        request.method,
+      )
+      if (result === 304) {
+        if (responses) responses.counters.notModified++
+        reply.code(304).header('etag', etagForCoding(baseEtag, coding)).removeHeader('content-type')
+        return null
+      }
+      if (result === 412) {
+        reply.code(412).header('content-type', JSON_TYPE)
+        return errorBody(new HttpPreconditionFailedError('If-Match', headers['if-match']))
+      }
+    }
+    if (coding !== 'identity') {
+      const compressed =
+        coding === 'br'
+          ? zlib.brotliCompressSync(body, {
+              params: { [zlib.constants.BROTLI_PARAM_QUALITY]: ON_THE_FLY_BROTLI_QUALITY },
+            })
+          : zlib.gzipSync(body)
+      if (compressed.length < body.length) {
+        reply.header('etag', etagForCoding(baseEtag, coding)).header('content-encoding', coding)
+        return compressed
+      }
+    }
+    reply.header('etag', baseEtag)
+    return body
+  }
+
+  function scheduleRefresh(request: FastifyRequest, key: string): void {
+    if (refreshing.has(key)) return
+    refreshing.add(key)
+    const headers: Record<string, string | string[] | undefined> = {
+      ...request.headers,
+      [REFRESH_HEADER]: refreshSecret,
+    }
+    for (const h of ['if-none-match', 'if-match', 'if-modified-since', 'if-unmodified-since'])
+      delete headers[h]
+    setImmediate(() => {
+      fastify
+        .inject({ method: 'GET', url: request.url, headers: headers as Record<string, string> })
+        .catch((error: unknown) => fastify.log.warn({ err: error }, 'httpCache: background refresh failed'))
+        .finally(() => refreshing.delete(key))
+    })
+  }
+
+  async function invalidateTarget(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    payload: unknown,
+  ): Promise<unknown> {
+    const status = reply.statusCode
+    if (!responses || status < 200 || status >= 400 || !UNSAFE.has(request.method)) return payload
+    const paths = new Set<string>()
+    const target = normalizePath(request.url)
+    if (target) paths.add(target)
+    // RFC 9111 §4.4: Location and Content-Location may be invalidated too, when same-origin.
+    for (const name of ['location', 'content-location']) {
+      const value = headerString(reply.getHeader(name))
+      const path = value ? sameOriginPath(value, request.host) : undefined
+      if (path) paths.add(path)
+    }
+    await responses.invalidatePaths([...paths])
+    return payload
+  }
+}
+
+function responseVary(route: ResolvedRoute, reply: FastifyReply, compressible: boolean): string | undefined {
+  const existing = reply.getHeader('vary')
+  const merged = mergeVary(
+    typeof existing === 'string' || Array.isArray(existing) ? existing : undefined,
+    route.vary,
+    route.negotiate ? 'accept' : undefined,
+    compressible ? 'accept-encoding' : undefined,
+  )
+  return merged || undefined
+}
+
+function storableHeaders(reply: FastifyReply): [string, string][] {
+  const out: [string, string][] = []
+  for (const [name, value] of Object.entries(reply.getHeaders())) {
+    const lower = name.toLowerCase()
+    if (value === undefined || VOLATILE_HEADERS.has(lower)) continue
+    out.push([lower, Array.isArray(value) ? value.join(', ') : String(value)])
+  }
+  return out
+}
+
+function headerString(value: unknown): string | undefined {
+  if (typeof value === 'string') return value
+  if (typeof value === 'number') return String(value)
+  if (Array.isArray(value)) return value.join(', ')
+  return undefined
+}
+
+function toETag(value: string | number | undefined | null): string | undefined {
+  if (value === undefined || value === null) return undefined
+  const text = String(value)
+  if (parseETag(text)) return text
+  return `"${text.replace(/[^\x21\x23-\x7e]/g, (c) => encodeURIComponent(c))}"`
+}
+
+function toEpoch(value: Date | number | undefined | null): number | undefined {
+  if (value === undefined || value === null) return undefined
+  const ms = value instanceof Date ? value.getTime() : value
+  return Number.isFinite(ms) ? ms : undefined
+}
+
+function weaken(etag: string): string {
+  return etag.startsWith('W/') ? etag : `W/${etag}`
+}
+
+function sameOriginPath(value: string, host: string): string | undefined {
+  if (value.startsWith('/') && !value.startsWith('//')) return normalizePath(value)
+  try {
+    const url = new URL(value)
+    return url.host === host ? normalizePath(url.pathname) : undefined
+  } catch {
+    return undefined
+  }
+}
+
+function toArray<T>(value: T | T[] | undefined): T[] {
+  if (value === undefined) return []
+  return Array.isArray(value) ? [...value] : [value]
+}
+
+// On an exposed HEAD route Fastify appends a handler that empties the payload; ours must see the body.
+function insertBeforeHeadHandler<T>(hooks: T[], hook: T): T[] {
+  const at = hooks.findIndex((h) => (h as { name?: string }).name === 'headRouteOnSendHandler')
+  if (at === -1) return [...hooks, hook]
+  return [...hooks.slice(0, at), hook, ...hooks.slice(at)]
+}
+
+function errorBody(error: HotpathError): string {
+  return JSON.stringify({ error: { code: error.code, message: error.message } })
+}
+
+function sendError(reply: FastifyReply, error: HotpathError): FastifyReply {
+  return reply
+    .code(error.statusCode ?? 400)
+    .header('content-type', JSON_TYPE)
+    .header('cache-control', 'no-store')
+    .send(errorBody(error))
+}
+
+function installFastLane(fastify: FastifyInstance, responses: ResponseCache): void {
+  const server = fastify.server
+  const lane = createFastLane(responses)
+  const listeners = server.listeners('request') as ((...args: unknown[]) => void)[]
+  server.removeAllListeners('request')
+  server.on('request', (req, res) => {
+    const fallThrough = () => {
+      for (const listener of listeners) listener.call(server, req, res)
+    }
+    lane(req, res).then(
+      (served) => {
+        if (!served) fallThrough()
+      },
+      (error: unknown) => {
+        fastify.log.warn({ err: error }, 'httpCache: fast lane failed, falling through')
+        if (!res.headersSent) fallThrough()
+      },
+    )
+  })
+}
+
+/**
+ * HTTP caching for Fastify: Cache-Control policies, RFC 9110 conditional requests (ETag,
+ * 304/412/428), Vary and compression, and a server-side response cache with tags, unsafe-method
+ * invalidation and an optional fast lane. Register it before the routes it should see.
+ *
+ * @example
+ * await app.register(httpCache, { cache: createCache(), getUser: (req) => req.user?.id })
+ * app.get('/items/:id', {
+ *   config: { httpCache: { policy: { scope: 'public', maxAge: '1m' }, tags: ['items'] } },
+ * }, handler)
+ */
+export const httpCache = fp(httpCachePlugin, { fastify: '5.x', name: 'hotpath-http-cache' })
+export default httpCache

@@ -1,0 +1,63 @@
+/**
+ * The fast lane: answer public stored responses at the Node server's `'request'` handler, before
+ * any framework routing or hooks run. Everything it cannot answer falls through unchanged.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import { negotiateFormat } from './negotiation.js'
+import { normalizePath, normalizeUrl } from './normalize-url.js'
+import type { ResponseCache } from './response-cache.js'
+import { answerFromStored } from './stored-response.js'
+import { varyKey } from './vary.js'
+
+/** Answers a request and resolves `true`, or resolves `false` without touching the response. */
+export type FastLaneHandler = (req: IncomingMessage, res: ServerResponse) => Promise<boolean>
+
+/**
+ * Create a fast-lane handler over a response cache. Only GET/HEAD requests without
+ * `Authorization` or `Cookie`, for paths whose route stored a public entry, with a fresh entry
+ * stored as public, are answered; the key is built exactly as the routed path builds it.
+ *
+ * @example
+ * const lane = createFastLane(responses)
+ * const server = http.createServer(async (req, res) => {
+ *   if (!(await lane(req, res))) app(req, res)
+ * })
+ */
+export function createFastLane(responses: ResponseCache): FastLaneHandler {
+  return async (req, res) => {
+    const method = req.method
+    if (method !== 'GET' && method !== 'HEAD') return false
+    const headers = req.headers
+    if (headers.authorization !== undefined || headers.cookie !== undefined) return false
+    const url = req.url
+    if (url === undefined) return false
+    const path = normalizePath(url)
+    if (path === undefined) return false
+    const route = responses.routeFor(path)
+    if (!route) return false
+    const normalized = normalizeUrl(url, route.query, { staticFiles: route.staticFiles })
+    if (!normalized.ok) return false
+    const key = responses.keyFor({
+      method: 'GET',
+      url: normalized.url,
+      vary: varyKey(headers, route.vary),
+      format: route.negotiate ? negotiateFormat(headers.accept) : 'json',
+    })
+    const hit = await responses.lookup(key)
+    if (!hit || !hit.fresh || !hit.stored.public || hit.stored.private) return false
+    const answer = answerFromStored(
+      hit.stored,
+      hit.entry.etag,
+      hit.entry.createdAt,
+      { method, headers },
+      Date.now(),
+      hit.source,
+    )
+    if (answer.status === 412) return false
+    if (answer.body !== undefined) answer.headers['content-length'] = String(answer.body.length)
+    res.writeHead(answer.status, answer.headers)
+    res.end(answer.status === 304 ? undefined : answer.body)
+    responses.recordFastLaneHit(key, answer.status)
+    return true
+  }
+}
