@@ -65,7 +65,7 @@ export function createExportDatabase(database: ServiceDatabase): ExportDatabase 
     acquire: () => {
       const handle = new BetterSqlite3(filename, { readonly: true, fileMustExist: true })
       const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: handle }) })
-      return { db, release: () => void db.destroy() }
+      return { db, release: () => void db.destroy().catch(() => {}) }
     },
   }
 }

@@ -217,7 +217,11 @@ export const exportRoutes: FastifyPluginAsync<ExportRoutesOptions> = async (app,
         filter.since?.toISOString() ?? null,
       ]),
     })
-    const name = filter.category === undefined ? `items.${format}` : `items-${filter.category}.${format}`
+    // A category may hold anything, slashes included; contentDisposition escapes the rest.
+    const name =
+      filter.category === undefined
+        ? `items.${format}`
+        : `items-${filter.category.replace(/[\\/]/g, '_')}.${format}`
     setExportHeaders(reply, format, name, etag)
     if (ifNoneMatchMatches(request.headers['if-none-match'], etag)) return reply.code(304).send()
     if (request.method === 'HEAD') return headOnly(request, reply)
