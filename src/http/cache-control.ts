@@ -147,8 +147,9 @@ export function formatCacheControl(
   return parts.join(', ')
 }
 
+// Whole seconds of age, as an Age header would count them (RFC 9111 §5.1).
 function remaining(lifetimeMs: number, ageMs: number): number {
-  return Math.max(0, Math.floor((lifetimeMs - Math.max(0, ageMs)) / 1000))
+  return Math.max(0, Math.floor(lifetimeMs / 1000) - Math.floor(Math.max(0, ageMs) / 1000))
 }
 
 /**

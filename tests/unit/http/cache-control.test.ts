@@ -29,7 +29,7 @@ describe('Cache-Control policies', () => {
 
   it('reduces max-age and s-maxage by the entry age, never below 0', () => {
     const p = resolveCacheControlPolicy({ scope: 'public', maxAge: '1h', sMaxAge: '10m' })
-    expect(formatCacheControl(p, { ageMs: 600_500 })).toBe('public, max-age=2999, s-maxage=0')
+    expect(formatCacheControl(p, { ageMs: 600_500 })).toBe('public, max-age=3000, s-maxage=0')
   })
 
   it('forces private for credentialed requests and then drops s-maxage', () => {

@@ -2,11 +2,12 @@ import zlib from 'node:zlib'
 import Fastify from 'fastify'
 import type { FastifyInstance } from 'fastify'
 import { unpack } from 'msgpackr'
-import { afterEach, describe, expect, it, vi } from 'vitest'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { httpCache } from '../../../src/fastify/http-cache.js'
 import type { HttpCacheOptions } from '../../../src/fastify/http-cache.js'
+import type { Cache } from '../../../src/cache/types.js'
+import { createCache } from '../../../src/cache/index.js'
 import { createTestCache } from './helpers/test-cache.js'
-import type { TestCache } from './helpers/test-cache.js'
 
 interface Item {
   id: string
@@ -17,15 +18,22 @@ interface Item {
 
 interface Harness {
   app: FastifyInstance
-  cache: TestCache
+  cache: Cache
   calls: Record<string, number>
   items: Map<string, Item>
 }
 
 const LONG = 'lorem ipsum dolor sit amet '.repeat(80)
 
+// The suite runs against the test double and against the real multi-tier cache (memory tier).
+const CACHES: [string, () => Cache][] = [
+  ['test cache', () => createTestCache()],
+  ['createCache (memory)', () => createCache({ ttlJitter: 0 })],
+]
+let makeCache: () => Cache = CACHES[0]![1]
+
 async function build(options: Partial<HttpCacheOptions> = {}, withCache = true): Promise<Harness> {
-  const cache = createTestCache()
+  const cache = makeCache()
   const app = Fastify()
   await app.register(httpCache, {
     ...(withCache ? { cache } : {}),
@@ -131,6 +139,7 @@ let harness: Harness | undefined
 afterEach(async () => {
   vi.useRealTimers()
   await harness?.app.close()
+  await harness?.cache.close()
   harness = undefined
 })
 
@@ -139,7 +148,11 @@ async function setup(options: Partial<HttpCacheOptions> = {}, withCache = true):
   return harness
 }
 
-describe('response cache through app.inject()', () => {
+describe.each(CACHES)('response cache through app.inject() — %s', (_name, factory) => {
+  beforeEach(() => {
+    makeCache = factory
+  })
+
   it('stores on a miss and serves the hit without running the handler', async () => {
     const { app, calls } = await setup()
     const miss = await app.inject('/items/1')
@@ -307,7 +320,7 @@ describe('response cache through app.inject()', () => {
     vi.advanceTimersByTime(20_500)
     const hit = await app.inject('/items/1')
     expect(hit.headers['x-cache']).toBe('hit-l1')
-    expect(hit.headers['cache-control']).toBe('public, max-age=39, stale-while-revalidate=30')
+    expect(hit.headers['cache-control']).toBe('public, max-age=40, stale-while-revalidate=30')
   })
 
   it('serves a stale entry within grace and refreshes it in the background', async () => {
@@ -471,10 +484,16 @@ describe('response cache through app.inject()', () => {
     expect(malformed.json()).toMatchObject({ error: { code: 'E_HTTP_MALFORMED_URL' } })
     expect(calls.item).toBe(2)
   })
+})
+
+describe('validators on uncached routes', () => {
+  beforeEach(() => {
+    makeCache = CACHES[0]![1]
+  })
 
   it('a cache outage never fails a request', async () => {
     const { app, cache, calls } = await setup()
-    cache.fail = true
+    ;(cache as ReturnType<typeof createTestCache>).fail = true
     const a = await app.inject('/items/1')
     const b = await app.inject('/items/1')
     expect(a.statusCode).toBe(200)
@@ -483,9 +502,7 @@ describe('response cache through app.inject()', () => {
     expect(calls.item).toBe(2)
     expect(app.httpCache.stats().errors).toBeGreaterThan(0)
   })
-})
 
-describe('validators on uncached routes', () => {
   it('uses a body hash when there is no entity version: ETag, 304, Vary, compression', async () => {
     const { app, calls } = await setup({}, false)
     const first = await app.inject('/uncached')
