@@ -592,15 +592,18 @@ export class CacheCore {
     const outcome = await this.read(ns, key, true)
     if (outcome.result !== undefined) return outcome.result as EntryResult<T>
     const staleIfError = options?.staleIfError ?? true
-    if (outcome.stale !== undefined) {
+    const soft =
+      options?.softTimeout === undefined
+        ? this.options.softTimeout
+        : parseDuration(options.softTimeout, 'softTimeout')
+    if (outcome.stale !== undefined && soft === 0) {
       // Stale-while-revalidate: serve the stale entry, refresh in the background.
       this.#fill(ns, key, loader, options, outcome.stale, true).promise.catch(NOOP)
       return { entry: outcome.stale as CacheEntry<T>, source: 'stale' }
     }
-    const fallback = outcome.fallback
+    // With a soft timeout the caller waits for the loader at most that long before taking the stale entry.
+    const fallback = outcome.stale ?? outcome.fallback
     const flight = this.#fill(ns, key, loader, options, fallback, false)
-    const soft =
-      options?.softTimeout === undefined ? this.options.softTimeout : parseDuration(options.softTimeout)
     try {
       let result: EntryResult<unknown> | undefined
       if (fallback !== undefined && soft > 0) {

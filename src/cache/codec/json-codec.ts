@@ -3,7 +3,8 @@ import type { Codec } from './codec.js'
 const PLAIN = 0x70 // 'p'
 const TAGGED = 0x74 // 't'
 const BYTES_TAG = '$hpb'
-const ESCAPE_TAG = '$hpo'
+const ESCAPED_KEY = /^\$+hp/
+const UNESCAPE_KEY = /^\$\$+hp/
 const MAX_SCAN_DEPTH = 64
 
 function containsBytes(value: unknown, depth: number): boolean {
@@ -20,15 +21,38 @@ function containsBytes(value: unknown, depth: number): boolean {
   return false
 }
 
-function isTagObject(value: unknown, tag: string): value is Record<string, unknown> {
+function isTagObject(value: unknown): value is Record<string, unknown> {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) return false
   const keys = Object.keys(value)
-  return keys.length === 1 && keys[0] === tag
+  return keys.length === 1 && keys[0] === BYTES_TAG
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return (
+    value !== null && typeof value === 'object' && !Array.isArray(value) && !(value instanceof Uint8Array)
+  )
+}
+
+/** In tagged mode a user key `$hp...` (any number of leading `$`) gains one `$`, so no user object is a tag. */
+function escapeKeys(value: unknown): unknown {
+  if (!isPlainObject(value)) return value
+  if (!Object.keys(value).some((key) => ESCAPED_KEY.test(key))) return value
+  const escaped: Record<string, unknown> = {}
+  for (const [key, item] of Object.entries(value)) escaped[ESCAPED_KEY.test(key) ? `$${key}` : key] = item
+  return escaped
+}
+
+function unescapeKeys(value: unknown): unknown {
+  if (!isPlainObject(value)) return value
+  if (!Object.keys(value).some((key) => UNESCAPE_KEY.test(key))) return value
+  const out: Record<string, unknown> = {}
+  for (const [key, item] of Object.entries(value)) out[UNESCAPE_KEY.test(key) ? key.slice(1) : key] = item
+  return out
 }
 
 /**
  * JSON codec. Values holding `Buffer`/`Uint8Array` anywhere are written in a tagged form
- * (`{"$hpb":"<base64>"}`, user objects that look like a tag are escaped) and come back as `Buffer`;
+ * (`{"$hpb":"<base64>"}`; user keys starting with `$hp` are escaped) and come back as `Buffer`;
  * values without bytes are plain JSON and decode with a bare `JSON.parse`.
  *
  * @example
@@ -46,7 +70,6 @@ export function jsonCodec(): Codec {
         out.write(text, 1)
         return out
       }
-      const wrappers = new WeakSet<object>()
       const text = JSON.stringify(
         value,
         function (this: Record<string, unknown>, key: string, replaced: unknown) {
@@ -54,13 +77,7 @@ export function jsonCodec(): Codec {
           if (raw instanceof Uint8Array) {
             return { [BYTES_TAG]: Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('base64') }
           }
-          if (wrappers.has(this)) return replaced
-          if (isTagObject(replaced, BYTES_TAG) || isTagObject(replaced, ESCAPE_TAG)) {
-            const wrapper = { [ESCAPE_TAG]: replaced }
-            wrappers.add(wrapper)
-            return wrapper
-          }
-          return replaced
+          return escapeKeys(replaced)
         },
       )
       const out = Buffer.allocUnsafe(1 + Buffer.byteLength(text))
@@ -72,11 +89,9 @@ export function jsonCodec(): Codec {
       const text = bytes.toString('utf8', 1)
       if (bytes[0] !== TAGGED) return JSON.parse(text)
       return JSON.parse(text, (_key, value: unknown) => {
-        if (isTagObject(value, BYTES_TAG) && typeof value[BYTES_TAG] === 'string') {
+        if (isTagObject(value) && typeof value[BYTES_TAG] === 'string')
           return Buffer.from(value[BYTES_TAG], 'base64')
-        }
-        if (isTagObject(value, ESCAPE_TAG)) return value[ESCAPE_TAG]
-        return value
+        return unescapeKeys(value)
       })
     },
   })
