@@ -217,6 +217,7 @@ function literal(value: unknown): string {
       return escapeLiteral(value)
     default:
       if (value instanceof Date) return escapeLiteral(value.toISOString())
+      if (Array.isArray(value)) return value.length === 0 ? `'{}'` : `ARRAY[${value.map(literal).join(', ')}]`
       return escapeLiteral(JSON.stringify(value))
   }
 }
