@@ -34,15 +34,15 @@ export interface BenchOptions {
   /** @default 50 */
   connections?: number
   /** Measured duration. @default '10s' */
-  duration?: Duration
+  duration?: Duration | string
   /** Warm-up before measuring; not counted. `0` to skip. @default '2s' */
-  warmup?: Duration
+  warmup?: Duration | string
   /** Overall requests per second (autocannon only). @default unlimited */
   rate?: number
   /** Requests in flight per connection. @default 1 */
   pipelining?: number
   /** Per-request timeout. @default '10s' */
-  timeout?: Duration
+  timeout?: Duration | string
   /** wrk threads. @default 1 */
   threads?: number
   /** Read `X-Cache` / `Server-Timing` of every response. @default true */

@@ -12,10 +12,13 @@ export interface ServerFactsCollector {
 const TIER_PATTERN = /\b(l[0-9]|memory|redis|response|edge|stale)\b/i
 const TIMING_ENTRY = /^\s*([^;,\s]+)((?:\s*;\s*[^;,]+)*)$/
 
-/** True when an `X-Cache` value says the response came from a cache ("HIT", "HIT l1", "hit-l2"). */
+/**
+ * True when an `X-Cache` value says the response came from a cache: "HIT", "hit-l1", "HIT l2", or
+ * "stale" (a stale entry served while it revalidates is still answered by the cache).
+ */
 export function isCacheHit(value: string): boolean {
   const lower = value.toLowerCase()
-  return lower.includes('hit') && !lower.includes('miss')
+  return (lower.includes('hit') || lower.includes('stale')) && !lower.includes('miss')
 }
 
 /** Tier named by an `X-Cache` value, such as `l1` in `HIT l1` or `HIT-L2`; null when none. */

@@ -16,10 +16,11 @@ describe('server facts', () => {
   })
 
   it('reads hits and tiers from common X-Cache spellings', () => {
-    expect(['HIT', 'hit l1', 'HIT-L2', 'Hit from redis', 'STALE hit'].every(isCacheHit)).toBe(true)
+    expect(['HIT', 'hit-l1', 'HIT-L2', 'Hit from redis', 'stale'].every(isCacheHit)).toBe(true)
     expect(['MISS', 'miss l1', 'BYPASS'].some(isCacheHit)).toBe(false)
     expect(cacheTier('HIT-L2')).toBe('l2')
-    expect(cacheTier('hit l1')).toBe('l1')
+    expect(cacheTier('hit-l1')).toBe('l1')
+    expect(cacheTier('stale')).toBe('stale')
     expect(cacheTier('HIT')).toBeNull()
   })
 
