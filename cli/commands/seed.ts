@@ -55,15 +55,19 @@ export function registerSeedCommand(program: Command): void {
         cliProgress.Presets.shades_classic,
       )
       let current: { table: string; started: number } | undefined
+      // A table's first report comes after its first batch: its clock starts at the previous report.
+      let lastReport = started
       const onProgress = (progress: SeedProgress) => {
-        if (!flags.progress) return
+        const now = performance.now()
         if (current?.table !== progress.table) {
-          if (current !== undefined) bar.stop()
-          current = { table: progress.table, started: performance.now() }
-          bar.start(progress.total, 0, { table: progress.table.padEnd(5), rate: 0 })
+          if (current !== undefined && flags.progress) bar.stop()
+          current = { table: progress.table, started: lastReport }
+          if (flags.progress) bar.start(progress.total, 0, { table: progress.table.padEnd(5), rate: 0 })
         }
-        const seconds = (performance.now() - current.started) / 1000
-        bar.update(progress.done, { rate: seconds > 0 ? Math.round(progress.done / seconds) : 0 })
+        lastReport = now
+        const seconds = (now - current.started) / 1000
+        if (flags.progress)
+          bar.update(progress.done, { rate: seconds > 0 ? Math.round(progress.done / seconds) : 0 })
       }
       try {
         const result = await seedDatabase(database, { ...sizes, onProgress })
