@@ -81,9 +81,9 @@ export const GROUPS: BenchGroup[] = [
     question: 'With a zipf key mix over 10 000 items, what does each cache buy over no cache at all?',
     ...ITEMS,
     targets: [
-      { name: 'service uncached', module: 'bench/http/service-uncached.ts' },
-      { name: 'Hotpath cache-aside L1', module: 'bench/http/service-l1.ts' },
-      { name: 'Hotpath L1 + L2 (Redis)', module: 'bench/http/service-l1-l2.ts' },
+      { name: 'service uncached', module: 'bench/lib/service-target.ts' },
+      { name: 'Hotpath cache-aside L1', module: 'bench/lib/service-target.ts', exportName: 'startL1' },
+      { name: 'Hotpath L1 + L2 (Redis)', module: 'bench/lib/service-target.ts', exportName: 'startL1L2' },
       { name: 'Fastify + BentoCache', module: 'bench/servers/peers/fastify-bentocache.ts' },
       { name: 'Fastify + cache-manager', module: 'bench/servers/peers/fastify-cache-manager.ts' },
     ],
