@@ -349,11 +349,12 @@ export class CacheCore {
       return outcome
     }
     if (value.tags.length !== 0) await this.#fetchTags(value.tags)
+    // The shared tier answered: what L1 holds is superseded, it is no fallback any more.
+    outcome.fallback = undefined
     if (this.tagInvalidated(value)) {
       this.counters.l2Misses++
       this.emit('miss', { key, tier: 'l2' })
       outcome.stale = undefined
-      outcome.fallback = value
       return outcome
     }
     this.#putL1(l1Key, value, read?.payloadBytes, ns.stamp)

@@ -122,6 +122,11 @@ export function resolveRedisStoreOptions(options: RedisStoreOptions = {}): Resol
   })
 }
 
+interface PendingCall {
+  readonly deadline: number
+  readonly reject: (error: Error) => void
+}
+
 const BUFFERS = { [RESP_TYPES.BLOB_STRING]: Buffer } as Record<number, unknown>
 const LEASE_SUFFIX = '\0L'
 const NOOP = (): void => {}
@@ -150,6 +155,8 @@ export class RedisStore implements Store {
   readonly #client: RedisClientLike
   readonly #owned: boolean
   readonly #ownedClients: RedisClientLike[] = []
+  readonly #pending = new Set<PendingCall>()
+  #sweeper: NodeJS.Timeout | undefined
   #connecting: Promise<void> | undefined
   #connected = false
   #closed = false
@@ -230,6 +237,43 @@ export class RedisStore implements Store {
     return sub
   }
 
+  /**
+   * node-redis' own `timeout` only covers the wait before a command is written, not the wait for
+   * its reply (a frozen server never answers), so every call also gets a deadline here. One
+   * sweeper timer serves all pending calls instead of one timer per call.
+   */
+  #withDeadline<T>(call: Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const pending: PendingCall = { deadline: Date.now() + this.options.timeout, reject }
+      this.#pending.add(pending)
+      if (this.#sweeper === undefined) {
+        this.#sweeper = setInterval(() => this.#sweep(), Math.max(5, Math.floor(this.options.timeout / 5)))
+        this.#sweeper.unref()
+      }
+      call.then(
+        (value) => {
+          this.#pending.delete(pending)
+          resolve(value)
+        },
+        (error: unknown) => {
+          this.#pending.delete(pending)
+          reject(error)
+        },
+      )
+    })
+  }
+
+  #sweep(): void {
+    if (this.#pending.size === 0) return
+    const now = Date.now()
+    for (const pending of this.#pending) {
+      if (now >= pending.deadline) {
+        this.#pending.delete(pending)
+        pending.reject(new Error(`no reply within ${this.options.timeout} ms (option "timeout")`))
+      }
+    }
+  }
+
   async #run<T>(operation: string, args: readonly RedisArg[], buffers: boolean): Promise<T> {
     if (this.#closed) throw new CacheStoreError(operation, 'the store is closed')
     if (!this.#connected) {
@@ -241,9 +285,13 @@ export class RedisStore implements Store {
     if (!this.#breaker.allow())
       throw new CacheStoreError(operation, 'the circuit breaker is open (Redis is failing)')
     try {
-      const reply = await this.#client.sendCommand<T>(
-        args,
-        buffers ? { timeout: this.options.timeout, typeMapping: BUFFERS } : { timeout: this.options.timeout },
+      const reply = await this.#withDeadline(
+        this.#client.sendCommand<T>(
+          args,
+          buffers
+            ? { timeout: this.options.timeout, typeMapping: BUFFERS }
+            : { timeout: this.options.timeout },
+        ),
       )
       this.#breaker.success()
       return reply
@@ -438,6 +486,9 @@ export class RedisStore implements Store {
   close(): void {
     if (this.#closed) return
     this.#closed = true
+    if (this.#sweeper !== undefined) clearInterval(this.#sweeper)
+    for (const pending of this.#pending) pending.reject(new Error('the store was closed'))
+    this.#pending.clear()
     for (const client of this.#ownedClients) {
       try {
         client.destroy()

@@ -1,0 +1,82 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { redisStore, type RedisStore } from '../../../src/cache/stores/redis/index.js'
+import { encodePayload, etagOf } from '../../../src/cache/entry.js'
+import { hasRedis, REDIS_URL } from '../../helpers/services.js'
+import { storeSuite } from '../../unit/cache/store-suite.js'
+import { uniquePrefix } from './helpers.js'
+
+describe.runIf(hasRedis)('redis store', () => {
+  let store: RedisStore
+  const prefix = uniquePrefix('store')
+  let n = 0
+
+  beforeAll(async () => {
+    store = redisStore({ url: REDIS_URL, leaseTtl: 2_000 }).factory()
+    await store.connect()
+  })
+
+  afterAll(async () => {
+    await store.clearPrefix(prefix)
+    store.close()
+  })
+
+  storeSuite(() => ({ store, prefix: `${prefix}:${n++}:` }))
+
+  const entry = (value: unknown, version: number) => {
+    const payload = encodePayload(value, store.options.codec)
+    const now = Date.now()
+    return {
+      payload,
+      entry: {
+        value,
+        version,
+        createdAt: now,
+        freshUntil: now + 60_000,
+        staleUntil: now + 60_000,
+        tags: [],
+        etag: etagOf(payload),
+      },
+    }
+  }
+
+  it('a delete leaves a tombstone: a fill that started before it cannot write back', async () => {
+    const key = `${prefix}:tomb`
+    const before = entry('old', Date.now() - 10)
+    await store.remove(key, Date.now())
+    expect(await store.write(key, before.entry, before.payload, { mode: 'fill' })).toBe(false)
+    expect(await store.get(key)).toBeUndefined()
+    const after = entry('new', Date.now() + 10)
+    expect(await store.write(key, after.entry, after.payload, { mode: 'fill' })).toBe(true)
+    expect((await store.get(key))?.value).toBe('new')
+  })
+
+  it('leases: one holder at a time; a delete or a set revokes it so the holder cannot write', async () => {
+    const key = `${prefix}:lease`
+    const first = await store.acquireLease(key, 'tokenA', 5_000)
+    const second = await store.acquireLease(key, 'tokenB', 5_000)
+    expect(first.acquired).toBe(true)
+    expect(second.acquired).toBe(false)
+    await store.remove(key, Date.now() - 1_000) // tombstone older than the fill: only the lease protects
+    const fill = entry('stale data', Date.now())
+    expect(await store.write(key, fill.entry, fill.payload, { mode: 'fill', token: 'tokenA' })).toBe(false)
+    // A revoked lease does not block a new holder.
+    expect((await store.acquireLease(key, 'tokenC', 5_000)).acquired).toBe(true)
+    const set = entry('explicit', Date.now() + 5)
+    expect(await store.write(key, set.entry, set.payload, { mode: 'set' })).toBe(true)
+    const lateFill = entry('late', Date.now() + 10)
+    expect(await store.write(key, lateFill.entry, lateFill.payload, { mode: 'fill', token: 'tokenC' })).toBe(
+      false,
+    )
+    expect((await store.get(key))?.value).toBe('explicit')
+  })
+
+  it('a lease holder that writes releases the lease', async () => {
+    const key = `${prefix}:release`
+    expect((await store.acquireLease(key, 't1', 5_000)).acquired).toBe(true)
+    const fill = entry('v', Date.now())
+    expect(await store.write(key, fill.entry, fill.payload, { mode: 'fill', token: 't1' })).toBe(true)
+    const next = await store.acquireLease(key, 't2', 5_000)
+    expect(next.acquired).toBe(true)
+    expect((next.current?.value as { value: unknown }).value).toBe('v')
+  })
+})
