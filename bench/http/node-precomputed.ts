@@ -1,0 +1,39 @@
+/**
+ * Ceiling: plain `node:http` writing precomputed JSON bytes for `GET /items/:id`. No framework,
+ * no validation, no serialization: the fastest this process can answer.
+ */
+import http from 'node:http'
+import type { RunningTarget } from '../lib/target.js'
+import { itemIdOf, openItemBytes } from './item-bytes.js'
+import { runAlone } from './run-alone.js'
+
+const NOT_FOUND = Buffer.from('{"error":{"code":"E_NOT_FOUND","message":"no such item"}}')
+
+export async function start(port: number): Promise<RunningTarget> {
+  const items = openItemBytes()
+  const server = http.createServer((req, res) => {
+    const id = req.method === 'GET' && req.url ? itemIdOf(req.url) : undefined
+    const body = id === undefined ? undefined : items.get(id)
+    if (body === undefined) {
+      res.writeHead(404, {
+        'content-type': 'application/json; charset=utf-8',
+        'content-length': NOT_FOUND.length,
+      })
+      res.end(NOT_FOUND)
+      return
+    }
+    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': body.length })
+    res.end(body)
+  })
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
+  return {
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        server.closeAllConnections()
+        items.close()
+      }),
+  }
+}
+
+runAlone(import.meta.url, start)
