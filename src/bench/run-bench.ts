@@ -94,6 +94,13 @@ export function resolveBenchOptions(options: BenchOptions): ResolvedBenchOptions
   if (options.rate !== undefined && !(options.rate > 0)) {
     throw new InvalidOptionError('rate', options.rate, 'a number of requests per second > 0')
   }
+  if (options.rate !== undefined && engine.name === 'wrk') {
+    throw new InvalidOptionError(
+      'rate',
+      options.rate,
+      "no rate with wrk (it has no rate limit); use engine 'autocannon'",
+    )
+  }
   return Object.freeze({
     name: options.name ?? options.url,
     origin,
