@@ -2,7 +2,7 @@ import type { FastifyPluginCallback } from 'fastify'
 import fp from 'fastify-plugin'
 
 import { presentedToken, tokenChecker } from './profiling/admin-token.js'
-import { UNMATCHED_ROUTE } from './profiling/request-context-hooks.js'
+import { useRequestContext } from './profiling/request-context-hooks.js'
 import { HotpathMetrics, type HotpathMetricsOptions } from '../profiling/metrics.js'
 
 declare module 'fastify' {
@@ -43,14 +43,13 @@ const plugin: FastifyPluginCallback<MetricsOptions> = (fastify, options, done) =
   const isToken = options.token === undefined ? null : tokenChecker(options.token)
   fastify.decorate('hotpathMetrics', metrics)
 
-  fastify.addHook('onResponse', (request, reply, next) => {
+  useRequestContext(fastify).onResponse.push((request, reply, context) => {
     metrics.observeHttp(
       request.method,
-      request.routeOptions.url ?? UNMATCHED_ROUTE,
+      context.route,
       reply.statusCode,
-      reply.elapsedTime / 1000,
+      (performance.now() - context.startedAt) / 1000,
     )
-    next()
   })
   fastify.get(path, async (request, reply) => {
     if (isToken !== null && !isToken(presentedToken(request))) {

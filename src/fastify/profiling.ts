@@ -165,7 +165,9 @@ function loggerOf(owner: unknown, fallback: FastifyBaseLogger): FastifyBaseLogge
 
 const plugin: FastifyPluginAsync<ProfilingOptions> = async (fastify, options) => {
   const resolved = resolve(options)
-  useRequestContext(fastify)
+  const hooks = useRequestContext(fastify)
+  // Slow-query routes and N+1 counts need to know which request a query belongs to.
+  if (resolved.slowQueryMs !== null || resolved.nPlusOne !== null) hooks.useAsyncContext()
 
   if (resolved.slowQueryMs !== null) {
     const threshold = resolved.slowQueryMs
@@ -186,24 +188,18 @@ const plugin: FastifyPluginAsync<ProfilingOptions> = async (fastify, options) =>
 
   if (resolved.nPlusOne !== null) {
     const { threshold, header } = resolved.nPlusOne
-    fastify.addHook('onRequest', (request, _reply, done) => {
-      request.hotpathContext?.trackQueryShapes()
-      done()
-    })
-    fastify.addHook('onSend', (request, reply, payload, done) => {
-      const shapes = request.hotpathContext?.queryShapes
-      if (shapes === undefined || shapes === null || shapes.size === 0) return done(null, payload)
-      const findings = findNPlusOne(shapes, threshold)
+    hooks.trackQueryShapes()
+    hooks.onSend.push((request, reply, context) => {
+      if (context.queryShapes === null) return
+      const findings = findNPlusOne(context.queryShapes, threshold)
       const worst = findings[0]
-      if (worst !== undefined) {
-        const route = `${request.hotpathContext!.method} ${request.hotpathContext!.route}`
-        request.log.warn({ route, shape: worst.shape, count: worst.count, findings }, 'N+1 query pattern')
-        if (header) {
-          const shape = worst.shape.replace(/[^\x20-\x7e]/gu, '?').slice(0, MAX_HEADER_SHAPE)
-          reply.header(N_PLUS_ONE_HEADER, `${worst.count}x ${shape}`)
-        }
+      if (worst === undefined) return
+      const route = `${context.method} ${context.route}`
+      request.log.warn({ route, shape: worst.shape, count: worst.count, findings }, 'N+1 query pattern')
+      if (header) {
+        const shape = worst.shape.replace(/[^\x20-\x7e]/gu, '?').slice(0, MAX_HEADER_SHAPE)
+        reply.header(N_PLUS_ONE_HEADER, `${worst.count}x ${shape}`)
       }
-      done(null, payload)
     })
   }
 

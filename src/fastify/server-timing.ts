@@ -3,7 +3,7 @@ import fp from 'fastify-plugin'
 
 import { useRequestContext } from './profiling/request-context-hooks.js'
 import type { RequestContext } from '../profiling/request-context.js'
-import { formatServerTiming, type TimingEntry } from '../profiling/server-timing.js'
+import { formatServerTiming } from '../profiling/server-timing.js'
 
 export interface ServerTimingOptions {
   /**
@@ -61,36 +61,39 @@ const plugin: FastifyPluginCallback<ServerTimingOptions> = (fastify, options, do
     serialize: options.serialize ?? true,
     total: options.total ?? true,
   })
-  useRequestContext(fastify)
+  const hooks = useRequestContext(fastify)
+  hooks.useAsyncContext()
 
-  fastify.addHook('preSerialization', (request, _reply, payload, next) => {
-    if (request.hotpathContext !== null) request.hotpathContext.serializeStartedAt = performance.now()
-    next(null, payload)
-  })
-  fastify.addHook('onSend', (request, reply, payload, next) => {
-    const context = request.hotpathContext
-    if (context === null) return next(null, payload)
+  if (resolved.serialize) {
+    fastify.addHook('preSerialization', (request, _reply, payload, next) => {
+      if (request.hotpathContext !== null) request.hotpathContext.serializeStartedAt = performance.now()
+      next(null, payload)
+    })
+  }
+  hooks.onSend.push((_request, reply, context) => {
     const now = performance.now()
-    const entries: TimingEntry[] = context.timings.slice()
+    // Built by hand: this runs on every response and the generic formatter allocates per entry.
+    let value = context.timings === null ? '' : formatServerTiming(context.timings)
     if (resolved.db && context.queryCount > 0) {
       const noun = context.queryCount === 1 ? 'query' : 'queries'
-      entries.push({ name: 'db', durationMs: context.queryMs, description: `${context.queryCount} ${noun}` })
+      value += `${value === '' ? '' : ', '}db;desc="${context.queryCount} ${noun}";dur=${round(context.queryMs)}`
     }
     if (resolved.serialize && context.serializeStartedAt > 0) {
-      entries.push({ name: 'serialize', durationMs: now - context.serializeStartedAt })
+      value += `${value === '' ? '' : ', '}serialize;dur=${round(now - context.serializeStartedAt)}`
     }
-    if (resolved.total) entries.push({ name: 'total', durationMs: now - context.startedAt })
-    if (entries.length > 0) {
-      const value = formatServerTiming(entries)
-      const existing = reply.getHeader('server-timing')
-      reply.header(
-        'server-timing',
-        typeof existing === 'string' && existing !== '' ? `${existing}, ${value}` : value,
-      )
-    }
-    next(null, payload)
+    if (resolved.total) value += `${value === '' ? '' : ', '}total;dur=${round(now - context.startedAt)}`
+    if (value === '') return
+    const existing = reply.getHeader('server-timing')
+    reply.header(
+      'server-timing',
+      typeof existing === 'string' && existing !== '' ? `${existing}, ${value}` : value,
+    )
   })
   done()
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 1000) / 1000
 }
 
 /**

@@ -16,11 +16,14 @@ export class RequestContext {
   /** Route pattern (`/items/:id`), or the path when no route matched. */
   route: string
   readonly method: string
-  readonly timings: TimingEntry[] = []
+  /** Timings added by layers, in order; `null` until the first one (most requests add none). */
+  timings: TimingEntry[] | null = null
   queryCount = 0
   queryMs = 0
-  /** Same-shape query counts; `null` unless an N+1 detector asked for them. */
+  /** Same-shape query counts; `null` until a query runs while shapes are tracked. */
   queryShapes: Map<string, number> | null = null
+  /** Whether {@link queryShapes} is collected (the N+1 detector asks for it). */
+  tracksQueryShapes = false
   /** `performance.now()` when serialization started (set by the Server-Timing adapter). */
   serializeStartedAt = 0
   /** The framework's request object, for adapters that need it back (e.g. its logger). */
@@ -34,26 +37,27 @@ export class RequestContext {
 
   /** Add a timing; shows up in `Server-Timing` as `name;desc="description";dur=ms`. */
   addTiming(name: string, durationMs?: number, description?: string): void {
-    this.timings.push({ name, durationMs, description })
+    ;(this.timings ??= []).push({ name, durationMs, description })
   }
 
   /** Alias of {@link addTiming}: `serverTiming(request).add('cache', 0.3, 'hit-l1')`. */
   add(name: string, durationMs?: number, description?: string): void {
-    this.timings.push({ name, durationMs, description })
+    ;(this.timings ??= []).push({ name, durationMs, description })
   }
 
   /** Count same-shape queries from now on (what the N+1 detector reads). */
   trackQueryShapes(): void {
-    this.queryShapes ??= new Map()
+    this.tracksQueryShapes = true
   }
 
   /** @internal called by the query subscriber. */
   recordQuery(sql: string, durationMs: number): void {
     this.queryCount++
     this.queryMs += durationMs
-    if (this.queryShapes !== null) {
+    if (this.tracksQueryShapes) {
       const shape = sqlShape(sql)
-      this.queryShapes.set(shape, (this.queryShapes.get(shape) ?? 0) + 1)
+      const shapes = (this.queryShapes ??= new Map())
+      shapes.set(shape, (shapes.get(shape) ?? 0) + 1)
     }
   }
 }
@@ -86,6 +90,14 @@ export function runWithRequestContext<T>(context: RequestContext, fn: () => T): 
   }
   active.add(context)
   return storage.run(context, fn)
+}
+
+/**
+ * Count `context` as in flight without making it current (for adapters that need no
+ * AsyncLocalStorage: it costs every promise of the process a hook on Node 20).
+ */
+export function beginRequestContext(context: RequestContext): void {
+  active.add(context)
 }
 
 /** Mark a request finished: it no longer counts as in flight. */

@@ -1,40 +1,124 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 
-import { endRequestContext, RequestContext, runWithRequestContext } from '../../profiling/request-context.js'
+import {
+  beginRequestContext,
+  currentRequestContext,
+  endRequestContext,
+  RequestContext,
+  runWithRequestContext,
+} from '../../profiling/request-context.js'
 
 declare module 'fastify' {
   interface FastifyRequest {
     /** Hotpath per-request diagnostics (timings, DB work); set by the profiling plugins. */
     hotpathContext: RequestContext | null
   }
+  interface FastifyInstance {
+    /** @internal shared hooks of the Hotpath diagnostics plugins. */
+    hotpathDiagnostics: DiagnosticsHooks
+  }
 }
 
 /** Route label for requests that matched no route, so 404 scans do not explode label cardinality. */
 export const UNMATCHED_ROUTE = '(unmatched)'
 
+type Listener = (request: FastifyRequest, reply: FastifyReply, context: RequestContext) => void
+
 /**
- * Give every request a {@link RequestContext} in AsyncLocalStorage. Idempotent: every Hotpath plugin
- * that needs the context calls it and the hooks are added once.
+ * The hooks the Hotpath diagnostics plugins share. Every Fastify hook costs each request a call
+ * through the hook runner, so the plugins register listeners here and one hook per phase
+ * dispatches to them.
  */
-export function useRequestContext(fastify: FastifyInstance): void {
-  if (fastify.hasRequestDecorator('hotpathContext')) return
+export interface DiagnosticsHooks {
+  /** Run in `onSend`, in registration order; may set headers. */
+  readonly onSend: Listener[]
+  /** Run in `onResponse`. */
+  readonly onResponse: Listener[]
+  /** Make the context current (AsyncLocalStorage) for the whole request; idempotent. */
+  useAsyncContext(): void
+  /** Count same-shape queries per request (N+1 detector); idempotent. */
+  trackQueryShapes(): void
+}
+
+let routeContextKey: symbol | null | undefined
+
+/**
+ * The route pattern of a request. `request.routeOptions` builds a 12-field object on every access,
+ * so the pattern is read from Fastify's route context when it can be found, once per process.
+ */
+export function routePattern(request: FastifyRequest): string {
+  if (routeContextKey === undefined) {
+    routeContextKey =
+      Object.getOwnPropertySymbols(request).find((key) => key.description === 'fastify.context') ?? null
+  }
+  if (routeContextKey !== null) {
+    const context = (request as unknown as Record<symbol, { config?: { url?: unknown } } | undefined>)[
+      routeContextKey
+    ]
+    const url = context?.config?.url
+    return typeof url === 'string' ? url : UNMATCHED_ROUTE
+  }
+  return request.routeOptions.url ?? UNMATCHED_ROUTE
+}
+
+/**
+ * Give every request a {@link RequestContext} (`request.hotpathContext`) and return the shared
+ * hooks. Idempotent across the Hotpath plugins registered on one instance.
+ */
+export function useRequestContext(fastify: FastifyInstance): DiagnosticsHooks {
+  if (fastify.hasDecorator('hotpathDiagnostics')) return fastify.hotpathDiagnostics
+  let asyncContext = false
+  let trackShapes = false
+  const onSend: Listener[] = []
+  const onResponse: Listener[] = []
+
   fastify.decorateRequest('hotpathContext', null)
   fastify.addHook('onRequest', (request, _reply, done) => {
-    const context = new RequestContext(request.method, request.routeOptions.url ?? UNMATCHED_ROUTE)
+    const context = new RequestContext(request.method, routePattern(request))
     context.owner = request
+    context.tracksQueryShapes = trackShapes
     request.hotpathContext = context
-    runWithRequestContext(context, done)
+    if (asyncContext) runWithRequestContext(context, done)
+    else {
+      beginRequestContext(context)
+      done()
+    }
   })
-  // Body parsing runs in stream callbacks outside the store; enter it again before the handler.
-  fastify.addHook('preValidation', (request, _reply, done) => {
+  fastify.addHook('onSend', (request, reply, payload, done) => {
     const context = request.hotpathContext
-    if (context === null) done()
-    else runWithRequestContext(context, done)
+    if (context !== null) for (const listener of onSend) listener(request, reply, context)
+    done(null, payload)
   })
-  const end = (request: FastifyRequest, _reply: unknown, done: () => void) => {
+  fastify.addHook('onResponse', (request, reply, done) => {
+    const context = request.hotpathContext
+    if (context !== null) {
+      endRequestContext(context)
+      for (const listener of onResponse) listener(request, reply, context)
+    }
+    done()
+  })
+  fastify.addHook('onRequestAbort', (request, done) => {
     if (request.hotpathContext !== null) endRequestContext(request.hotpathContext)
     done()
+  })
+
+  const hooks: DiagnosticsHooks = {
+    onSend,
+    onResponse,
+    useAsyncContext() {
+      if (asyncContext) return
+      asyncContext = true
+      // Body parsing runs in stream callbacks outside the store; enter it again before validation.
+      fastify.addHook('preValidation', (request, _reply, done) => {
+        const context = request.hotpathContext
+        if (context === null || currentRequestContext() === context) done()
+        else runWithRequestContext(context, done)
+      })
+    },
+    trackQueryShapes() {
+      trackShapes = true
+    },
   }
-  fastify.addHook('onResponse', end)
-  fastify.addHook('onRequestAbort', (request, done) => end(request, undefined, done))
+  fastify.decorate('hotpathDiagnostics', hooks)
+  return hooks
 }
