@@ -3,9 +3,11 @@ import path from 'node:path'
 import BetterSqlite3 from 'better-sqlite3'
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely'
 import pg from 'pg'
+import Cursor from 'pg-cursor'
 import type { DatabaseTarget } from '../config.js'
 import type { Database, Db, Dialect } from './database.js'
 import { migrateToLatest } from './migrations/index.js'
+import { PgPreparedStatementPool } from './pg-prepared-statements.js'
 import { createQueryPublisher } from './query-channel.js'
 import { SqliteStatementCache } from './sqlite-statement-cache.js'
 
@@ -139,7 +141,8 @@ function openPostgres(
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', () => {})
   const db = new Kysely<Database>({
-    dialect: new PostgresDialect({ pool }),
+    // Cursor enables `.stream()` (exports); the wrapper turns DML into named prepared statements.
+    dialect: new PostgresDialect({ pool: new PgPreparedStatementPool(pool), cursor: Cursor }),
     log: createQueryPublisher('postgres'),
   })
   return { db, raw: { dialect: 'postgres', pool } }

@@ -6,7 +6,8 @@ import { parseDatabaseUrl } from '../../../service/src/config.js'
 import { createDatabase, type ServiceDatabase } from '../../../service/src/db/create-database.js'
 import { DB_QUERY_CHANNEL, type DbQueryMessage } from '../../../service/src/db/query-channel.js'
 import { ItemsRepository } from '../../../service/src/items/repository.js'
-import { BACKENDS, type TestDatabase } from './backends.js'
+import { hasPostgres } from '../../helpers/services.js'
+import { BACKENDS, createPostgresDatabase, type TestDatabase } from './backends.js'
 
 describe.each(BACKENDS)('database on $name', (backend) => {
   describe.runIf(backend.enabled)(backend.name, () => {
@@ -66,6 +67,21 @@ describe.each(BACKENDS)('database on $name', (backend) => {
       expect(failed?.error).toBeInstanceOf(Error)
     })
 
+    it('streams rows (for exports) without loading them all', async () => {
+      const items = new ItemsRepository(database.db)
+      for (let i = 0; i < 5; i++) await items.create({ name: `Stream ${i}`, category: 's', price: i })
+      const seen: number[] = []
+      for await (const row of database.db
+        .selectFrom('items')
+        .select(['id', 'price'])
+        .where('category', '=', 's')
+        .orderBy('id')
+        .stream(2)) {
+        seen.push(row.price)
+      }
+      expect(seen).toEqual([0, 1, 2, 3, 4])
+    })
+
     it('has the indexes the queries need', async () => {
       const names =
         backend.name === 'sqlite'
@@ -90,5 +106,27 @@ describe.each(BACKENDS)('database on $name', (backend) => {
         ]),
       )
     })
+  })
+})
+
+describe.runIf(hasPostgres)('PostgreSQL prepared statements', () => {
+  it('sends DML as named prepared statements, DDL unnamed', async () => {
+    const testDb = await createPostgresDatabase()
+    const single = await createDatabase(parseDatabaseUrl(testDb.url), { poolSize: 1 })
+    try {
+      const items = new ItemsRepository(single.db)
+      const first = await items.create({ name: 'Prepared', category: 'p', price: 1 })
+      expect(await items.findById(first.id)).toEqual(first)
+      expect(await items.findById(first.id)).toEqual(first)
+      const prepared = await sql<{
+        statement: string
+      }>`select statement from pg_prepared_statements`.execute(single.db)
+      const statements = prepared.rows.map((row) => row.statement)
+      expect(statements.some((statement) => /from "items" where "id" = \$1/.test(statement))).toBe(true)
+      expect(statements.some((statement) => /^\s*create/i.test(statement))).toBe(false)
+    } finally {
+      await single.close()
+      await testDb.drop()
+    }
   })
 })
