@@ -31,7 +31,7 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const FULL = { rounds: 5, duration: '5s', warmup: '1s' }
 const QUICK = { rounds: 2, duration: '1s', warmup: '500ms' }
 const DEFAULT_CONNECTIONS = 50
-const MICRO_TIMEOUT_MS = 5 * 60_000
+const MICRO_TIMEOUT_MS = 3 * 60_000
 /** Rough fixed cost of one run (start of the engine, priming, collecting) for the time estimate. */
 const RUN_OVERHEAD_S = 0.5
 

@@ -113,6 +113,13 @@ export const GROUPS: BenchGroup[] = [
     name: 'serialization',
     title: 'Serialization: JSON.stringify vs schema-compiled vs msgpackr',
     question: 'What does encoding one item and a 50-item page cost with each encoder?',
-    script: 'bench/cache/serialization.ts',
+    script: 'bench/lib/micro/serialization.ts',
+  },
+  {
+    kind: 'micro',
+    name: 'codec',
+    title: 'Cache value codec: JSON vs msgpackr',
+    question: 'Which codec should the cache store values with (encode + decode of an item and a page)?',
+    script: 'bench/cache/codec.ts',
   },
 ]
