@@ -71,8 +71,11 @@ export interface HttpCacheRouteOptions {
   /** The Cache-Control policy. @default undefined (no Cache-Control header; validators only) */
   policy?: CacheControlPolicy
   /**
-   * Store responses server-side. @default true on GET routes when the plugin has a cache and the
-   * policy has a lifetime (`ttl`, `sMaxAge` or `maxAge`) and is not `no-store`
+   * Store responses server-side. Only 200/203/204 responses without `Set-Cookie` are stored: a 404
+   * is never stored (nor turned into a 304); cache "not found" in the data layer instead, with
+   * `getOrSet(..., { negativeTtl })`, so a 404 stays cheap without a stored error page.
+   * @default true on GET routes when the plugin has a cache and the policy exists, has a lifetime
+   * (`ttl`, `sMaxAge` or `maxAge`) and is not `no-store`
    */
   store?: boolean
   /** How long a stored response stays fresh server-side. @default policy.sMaxAge ?? policy.maxAge */
@@ -324,14 +327,15 @@ async function httpCachePlugin(fastify: FastifyInstance, options: HttpCacheOptio
       const methods = Array.isArray(route.method) ? route.method : [route.method]
       const canStore =
         responses !== undefined &&
+        policy !== undefined &&
         (methods.includes('GET') || methods.includes('HEAD')) &&
         ttl > 0 &&
-        (policy === undefined || !policy.noStore)
+        !policy.noStore
       if (config.store === true && !canStore) {
         throw typeError(
           `${where}.store`,
           true,
-          'a plugin `cache`, a GET route, a positive ttl (or policy maxAge) and no noStore',
+          'a plugin `cache`, a GET route, a policy, a positive ttl (or policy maxAge) and no noStore',
         )
       }
       for (const name of ['etag', 'lastModified', 'tags'] as const) {
@@ -466,7 +470,7 @@ async function httpCachePlugin(fastify: FastifyInstance, options: HttpCacheOptio
       })
       state.key = key
       if (headers[REFRESH_HEADER] === refreshSecret) {
-        state.store = true
+        state.store = !responses.hasUnkeyedHeader(headers)
         return
       }
       const hit = await responses.lookup(key)
@@ -720,6 +724,8 @@ async function httpCachePlugin(fastify: FastifyInstance, options: HttpCacheOptio
     }
     for (const h of ['if-none-match', 'if-match', 'if-modified-since', 'if-unmodified-since'])
       delete headers[h]
+    // The request that found the stale entry chose these; the refreshed entry must not depend on them.
+    for (const h of responses?.options.unkeyedHeaders ?? []) delete headers[h]
     setImmediate(() => {
       fastify
         .inject({ method: 'GET', url: request.url, headers: headers as Record<string, string> })
