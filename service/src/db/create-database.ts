@@ -43,6 +43,21 @@ export interface ServiceDatabase {
   readonly db: Db
   readonly dialect: Dialect
   readonly raw: RawConnection
+  /**
+   * A connection for long reads (`.stream()` exports) that does not hold up other queries. Kysely
+   * runs one query at a time on its single SQLite connection, so a stream on `db` would block every
+   * request until it ends; on an SQLite file this opens a separate read-only connection (WAL lets
+   * it read beside the writer). On PostgreSQL and `:memory:` it is `db` itself. Close it when done.
+   *
+   * @example
+   * const reader = await database.openReader()
+   * try {
+   *   for await (const item of reader.db.selectFrom('items').selectAll().stream()) write(item)
+   * } finally {
+   *   await reader.close()
+   * }
+   */
+  openReader(): Promise<{ readonly db: Db; close(): Promise<void> }>
   /** Destroys Kysely and closes the SQLite handle or the pg pool. Idempotent. */
   close(): Promise<void>
 }
@@ -86,6 +101,7 @@ export async function createDatabase(
     db: opened.db,
     dialect: target.dialect,
     raw: opened.raw,
+    openReader: () => Promise.resolve(openReader(target, opened.db)),
     close: () => (closed ??= opened.db.destroy()),
   }
   if (options.migrate ?? true) {
@@ -110,6 +126,23 @@ function openSqlite(filename: string, options: CreateDatabaseOptions): { db: Db;
     log: createQueryPublisher('sqlite'),
   })
   return { db, raw: { dialect: 'sqlite', sqlite } }
+}
+
+/** Pragmas of a read-only streaming connection: no journal changes, just fast reads. */
+const READER_PRAGMAS = ['busy_timeout = 5000', 'cache_size = -16384', 'mmap_size = 268435456']
+
+function openReader(target: DatabaseTarget, db: Db): { db: Db; close(): Promise<void> } {
+  if (target.dialect !== 'sqlite' || target.filename === ':memory:') {
+    return { db, close: () => Promise.resolve() }
+  }
+  const sqlite = new BetterSqlite3(target.filename, { readonly: true, fileMustExist: true })
+  for (const pragma of READER_PRAGMAS) sqlite.pragma(pragma)
+  const reader = new Kysely<Database>({
+    dialect: new SqliteDialect({ database: sqlite }),
+    log: createQueryPublisher('sqlite'),
+  })
+  let closed: Promise<void> | undefined
+  return { db: reader, close: () => (closed ??= reader.destroy()) }
 }
 
 const INT8_OID = 20

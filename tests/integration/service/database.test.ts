@@ -82,6 +82,26 @@ describe.each(BACKENDS)('database on $name', (backend) => {
       expect(seen).toEqual([0, 1, 2, 3, 4])
     })
 
+    it('a stream on a reader does not hold up other queries', async () => {
+      const items = new ItemsRepository(database.db)
+      const reader = await database.openReader()
+      try {
+        const rows = reader.db.selectFrom('items').select('id').orderBy('id').stream(1)
+        const stream = rows[Symbol.asyncIterator]()
+        const first = await stream.next()
+        expect(first.done).toBe(false)
+        // With the stream open, a query on the main connection must still complete.
+        const outcome = await Promise.race([
+          items.count().then(() => 'completed'),
+          new Promise((resolve) => setTimeout(resolve, 5_000, 'blocked')),
+        ])
+        expect(outcome).toBe('completed')
+        await stream.return?.()
+      } finally {
+        await reader.close()
+      }
+    })
+
     it('has the indexes the queries need', async () => {
       const names =
         backend.name === 'sqlite'
