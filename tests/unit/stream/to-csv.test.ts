@@ -118,6 +118,14 @@ describe('toCsv', () => {
     expect(Buffer.concat(chunks).length).toBe(stream.byteCount)
   })
 
+  it('handles rows larger than a chunk and multi-byte text at chunk edges', async () => {
+    const big = 'é'.repeat(100_000) + '"'
+    const rows = [{ v: 'a' }, { v: big }, ...Array.from({ length: 3_000 }, (_, i) => ({ v: `ü${i}🎉` }))]
+    const csv = (await buffer(toCsv(rows, ['v'], { chunkSize: 1024 }))).toString('utf8')
+    const parsed = parse(csv, { from_line: 2 }) as string[][]
+    expect(parsed.map((row) => row[0])).toEqual(rows.map((row) => row.v))
+  })
+
   it('accepts async iterables and object-mode Readables', async () => {
     async function* generate() {
       yield { id: 1 }
