@@ -221,62 +221,80 @@ const plugin: FastifyPluginAsync<ProfilingOptions> = async (fastify, options) =>
 
   // A second concurrent profile request gets 409 (before its handler runs, so it has no side
   // effects): a profile that silently did not happen is worse for the admin than a retry.
-  fastify.addHook('onRequest', async (request, reply) => {
+  // Callback-style hooks with a synchronous fast path: with profiling enabled these run on every
+  // request, and an async hook would cost each one a promise.
+  fastify.addHook('onRequest', (request, reply, done) => {
     const query = request.query as Record<string, unknown> | undefined
-    if (query?.profile !== '1' && request.headers[PROFILE_REQUEST_HEADER] !== '1') return
-    if (!authorized(request)) return
+    if (query?.profile !== '1' && request.headers[PROFILE_REQUEST_HEADER] !== '1') return done()
+    if (!authorized(request)) return done()
     // The switch is ours, not the route's: routes with strict query schemas must not see it.
     if (query !== undefined && 'profile' in query) delete query.profile
     if (isProfiling()) {
-      reply.header('retry-after', '1')
-      return sendError(reply, new ProfilerBusyError())
+      sendError(reply.header('retry-after', '1'), new ProfilerBusyError())
+      return
     }
-    let profile: RunningProfile
-    try {
-      profile = await startCpuProfile(resolved.samplingIntervalUs)
-    } catch (error) {
-      if (error instanceof ProfilerBusyError) return sendError(reply.header('retry-after', '1'), error)
-      throw error
-    }
-    const timer = setTimeout(() => {
-      activeProfiles.delete(request)
-      void profile.stop().catch(() => undefined)
-      request.log.warn(
-        { maxMs: resolved.maxRequestProfileMs },
-        'request profile cut off: response took too long',
-      )
-    }, resolved.maxRequestProfileMs)
-    timer.unref()
-    activeProfiles.set(request, { profile, timer })
+    startCpuProfile(resolved.samplingIntervalUs).then(
+      (profile) => {
+        const timer = setTimeout(() => {
+          activeProfiles.delete(request)
+          void profile.stop().catch(() => undefined)
+          request.log.warn(
+            { maxMs: resolved.maxRequestProfileMs },
+            'request profile cut off: response took too long',
+          )
+        }, resolved.maxRequestProfileMs)
+        timer.unref()
+        activeProfiles.set(request, { profile, timer })
+        done()
+      },
+      (error: unknown) => {
+        if (error instanceof ProfilerBusyError) sendError(reply.header('retry-after', '1'), error)
+        else done(error as Error)
+      },
+    )
   })
 
-  fastify.addHook('onSend', async (request, reply, payload) => {
+  fastify.addHook('onSend', (request, reply, payload, done) => {
     const active = activeProfiles.get(request)
-    if (active === undefined) return payload
+    if (active === undefined) return done(null, payload)
     activeProfiles.delete(request)
     clearTimeout(active.timer)
-    const profile = await active.profile.stop()
-    const info = await store.save(profile, {
-      kind: 'request',
-      method: request.method,
-      route: request.routeOptions.url,
-      url: request.url.split('?')[0],
-      statusCode: reply.statusCode,
-    })
-    reply.header(PROFILE_ID_HEADER, info.id)
-    return payload
+    active.profile
+      .stop()
+      .then((profile) =>
+        store.save(profile, {
+          kind: 'request',
+          method: request.method,
+          route: request.routeOptions.url,
+          url: request.url.split('?')[0],
+          statusCode: reply.statusCode,
+        }),
+      )
+      .then(
+        (info) => {
+          reply.header(PROFILE_ID_HEADER, info.id)
+          done(null, payload)
+        },
+        (error: unknown) => {
+          // The response itself is fine; losing its profile must not turn it into a 500.
+          request.log.error({ err: error }, 'could not save the request CPU profile')
+          done(null, payload)
+        },
+      )
   })
 
   // A request whose client went away before onSend still has to release the profiler.
-  const release = async (request: FastifyRequest) => {
+  const release = (request: FastifyRequest, done: () => void) => {
     const active = activeProfiles.get(request)
-    if (active === undefined) return
-    activeProfiles.delete(request)
-    clearTimeout(active.timer)
-    await active.profile.stop().catch(() => undefined)
+    if (active !== undefined) {
+      activeProfiles.delete(request)
+      clearTimeout(active.timer)
+      void active.profile.stop().catch(() => undefined)
+    }
+    done()
   }
-  fastify.addHook('onResponse', async (request) => release(request))
-  fastify.addHook('onRequestAbort', async (request) => release(request))
+  fastify.addHook('onResponse', (request, _reply, done) => release(request, done))
+  fastify.addHook('onRequestAbort', (request, done) => release(request, done))
 
   // Without the token the admin routes answer like any unknown URL.
   const adminOnly = async (request: FastifyRequest, reply: FastifyReply) => {

@@ -1,7 +1,9 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
+import { createLoggedApp } from './test-app.js'
 import { statsPlugin } from '../../../service/src/stats/stats-plugin.js'
+import { profilingPlugin } from '../../../src/fastify/profiling.js'
 import { computePriceStats } from '../../../service/src/stats/price-stats.js'
 
 const PRICES = Array.from({ length: 20_000 }, (_, i) => ((i * 7919) % 100_000) + 100)
@@ -67,5 +69,25 @@ describe('GET /stats/prices', () => {
       app.inject({ url: `/stats/prices?mode=pooled&rounds=${rounds}` }),
     )
     expect(pooledLag).toBeLessThan(inlineLag / 2)
+  })
+})
+
+describe('blocking detector', () => {
+  it('logs the inline computation as an event-loop stall naming its route', async () => {
+    const { app: logged, logs } = createLoggedApp()
+    await logged.register(profilingPlugin, { blocking: { threshold: '100ms', interval: '10ms' } })
+    await logged.register(statsPlugin, { loadPrices: async () => PRICES, maxThreads: 1 })
+    await logged.ready()
+    try {
+      await logged.inject({ url: '/stats/prices?mode=inline&rounds=400' })
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      const stalls = logs.filter((line) => line.msg === 'event loop blocked')
+      const ours = stalls.find((line) => (line.routes as string[]).includes('GET /stats/prices'))
+      expect(ours).toBeDefined()
+      expect(ours!.level).toBe(40)
+      expect(ours!.delayMs).toBeGreaterThan(100)
+    } finally {
+      await logged.close()
+    }
   })
 })
