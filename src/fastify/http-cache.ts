@@ -653,6 +653,8 @@ async function httpCachePlugin(fastify: FastifyInstance, options: HttpCacheOptio
         }
       }
       if (xCache && state.key) reply.header('x-cache', 'miss')
+      const tags = typeof route.tags === 'function' ? route.tags(request) : route.tags
+      if (tags.length > 0 && !reply.hasHeader('surrogate-key')) reply.header('surrogate-key', tags.join(' '))
       return validateUncached(request, reply, body, etag, lastModified, compressible, status)
     }
 

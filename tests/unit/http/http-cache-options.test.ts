@@ -33,6 +33,27 @@ describe('route options', () => {
     await app.close()
   })
 
+  it('uncached tagged responses still carry Surrogate-Key for CDNs', async () => {
+    const app = Fastify()
+    await app.register(httpCache)
+    app.get(
+      '/news',
+      {
+        config: {
+          httpCache: {
+            policy: { scope: 'public', sMaxAge: '1m' },
+            tags: (req) => ['news', req.url.slice(1)],
+          },
+        },
+      },
+      async () => ({ ok: true }),
+    )
+    const res = await app.inject('/news')
+    expect(res.headers['surrogate-key']).toBe('news news')
+    expect(res.headers['cache-control']).toBe('public, s-maxage=60')
+    await app.close()
+  })
+
   it('private: false shares one public entry between credentialed requests', async () => {
     const app = Fastify()
     await app.register(httpCache, { cache: createTestCache() })
