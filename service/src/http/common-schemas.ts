@@ -17,8 +17,15 @@ export const PageSize = Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, defau
 /** A query string that accepts no parameters at all. */
 export const NoQuery = Type.Object({}, { additionalProperties: false })
 
-/** A non-blank string: at least one non-space character. */
-export const Text = (maxLength: number) => Type.String({ minLength: 1, maxLength, pattern: '\\S' })
+/**
+ * Text without NUL characters: PostgreSQL cannot store them (it would fail the query with a 500),
+ * so they are rejected at the edge on both dialects.
+ */
+export const AnyText = (maxLength: number) => Type.String({ maxLength, pattern: '^[^\\u0000]*$' })
+
+/** Non-blank text: at least one non-space character, and no NUL. */
+export const Text = (maxLength: number) =>
+  Type.String({ minLength: 1, maxLength, pattern: '^(?=[\\s\\S]*\\S)[^\\u0000]*$' })
 
 /** Fields of every paged answer. */
 export const PageInfo = {

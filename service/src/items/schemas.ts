@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
-import { Page, PageInfo, PageSize, Text } from '../http/common-schemas.js'
+import { AnyText, Page, PageInfo, PageSize, Text } from '../http/common-schemas.js'
 
 export const ITEM_SORTS = [
   'id',
@@ -34,7 +34,7 @@ const fields = {
   name: Text(200),
   category: Text(100),
   price: Type.Integer({ minimum: 0, maximum: MAX_PRICE }),
-  description: Type.String({ maxLength: 5_000 }),
+  description: AnyText(5_000),
 }
 
 /** `POST /items`: description may be left out (empty). */

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox'
+import { Text } from '../http/common-schemas.js'
 import { Item } from '../items/schemas.js'
 
 export const DEFAULT_SEARCH_LIMIT = 20
@@ -6,7 +7,7 @@ export const MAX_SEARCH_LIMIT = 50
 
 export const SearchQuery = Type.Object(
   {
-    q: Type.String({ minLength: 1, maxLength: 100 }),
+    q: Text(100),
     limit: Type.Optional(
       Type.Integer({ minimum: 1, maximum: MAX_SEARCH_LIMIT, default: DEFAULT_SEARCH_LIMIT }),
     ),

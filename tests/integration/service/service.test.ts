@@ -374,6 +374,16 @@ describe.each(BACKENDS)('reference service on $name', (backend) => {
           status: 400,
           code: 'E_VALIDATION',
         },
+        { name: 'NUL in a query parameter', url: '/items?category=a%00b', status: 400, code: 'E_VALIDATION' },
+        { name: 'NUL in the search query', url: '/search/items?q=%00', status: 400, code: 'E_VALIDATION' },
+        {
+          name: 'NUL in a body string',
+          method: 'POST',
+          url: '/items',
+          payload: { ...valid, description: 'a\u0000b' },
+          status: 400,
+          code: 'E_VALIDATION',
+        },
         {
           name: 'wrong JSON type (string price)',
           method: 'POST',
