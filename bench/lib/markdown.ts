@@ -88,8 +88,11 @@ export function microGroupMarkdown(outcome: MicroOutcome): string {
   const lines = [`## ${outcome.group.title}`, '', outcome.group.question, '']
   if (outcome.skipped) lines.push(`Not measured: ${outcome.skipped}`, '')
   if (outcome.error) lines.push(`**Failed:** ${outcome.error}`, '')
-  if (outcome.markdown)
-    lines.push(`Produced by \`${outcome.group.script}\`:`, '', outcome.markdown.trim(), '')
+  if (outcome.markdown) {
+    // The script's own headings sit one level below this group's.
+    const nested = outcome.markdown.trim().replace(/^(#{1,5}) /gm, '#$1 ')
+    lines.push(`Produced by \`${outcome.group.script}\`:`, '', nested, '')
+  }
   return lines.join('\n')
 }
 

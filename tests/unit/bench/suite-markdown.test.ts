@@ -49,7 +49,12 @@ describe('suite markdown', () => {
       machine: { CPU: 'Test CPU × 2', Node: 'v20.20.2' },
       outcomes: [
         outcome,
-        { group: micro, markdown: '| op | ops/s |\n|---|---|\n| get | 1 |', skipped: null, error: null },
+        {
+          group: micro,
+          markdown: '## Ops\n\n| op | ops/s |\n|---|---|\n| get | 1 |',
+          skipped: null,
+          error: null,
+        },
       ],
     })
     expect(md).toContain(
@@ -66,6 +71,7 @@ describe('suite markdown', () => {
     expect(md).toContain('- C: `c.ts` does not exist yet')
     expect(md).toContain('## Micro')
     expect(md).toContain('| get | 1 |')
+    expect(md).toContain('\n### Ops\n')
   })
 
   it('the default suite is data: unique group names, each HTTP group with targets, a path and modules', () => {
