@@ -12,6 +12,7 @@ import {
   DEFAULT_HTTP_BUCKETS,
   DEFAULT_QUERY_BUCKETS,
 } from './defaults.js'
+import { HttpHistogram } from './http-histogram.js'
 import { sqlOperation } from './sql-shape.js'
 import { watchQueries } from './query-watcher.js'
 import { InvalidOptionError } from '../errors.js'
@@ -114,7 +115,7 @@ export interface HotpathMetricsOptions {
  */
 export class HotpathMetrics {
   readonly registry: Registry
-  private readonly http: Histogram<'method' | 'route' | 'status_code'>
+  private readonly http: HttpHistogram
   private readonly cache: Counter<'tier' | 'namespace' | 'result'>
   private readonly loader: Histogram<'namespace'>
   private readonly cleanups: Array<() => void> = []
@@ -132,12 +133,11 @@ export class HotpathMetrics {
     this.registry = registry
     const registers = [registry]
 
-    this.http = new Histogram({
+    this.http = new HttpHistogram({
       name: `${prefix}http_request_duration_seconds`,
       help: 'HTTP request duration by route pattern, method and status code.',
-      labelNames: ['method', 'route', 'status_code'],
       buckets: options.httpBuckets ?? DEFAULT_HTTP_BUCKETS,
-      registers,
+      registry,
     })
 
     const cacheStats = options.cacheStats
@@ -287,7 +287,7 @@ export class HotpathMetrics {
 
   /** Record one HTTP request. `route` must be the route pattern, never the raw URL (cardinality). */
   observeHttp(method: string, route: string, statusCode: number, seconds: number): void {
-    this.http.observe({ method, route, status_code: statusCode }, seconds)
+    this.http.observe(method, route, statusCode, seconds)
   }
 
   /** Count one cache lookup (when the cache reports by call rather than through a stats source). */

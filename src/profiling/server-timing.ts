@@ -50,7 +50,10 @@ export function parseServerTiming(header: string): TimingEntry[] {
   return entries
 }
 
+const PLAIN_DESCRIPTION = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/u
+
 function quote(text: string): string {
+  if (PLAIN_DESCRIPTION.test(text)) return `"${text}"`
   // Node rejects header values with control or non-Latin-1 characters; keep printable ASCII only.
   let clean = ''
   for (const char of text) clean += char < ' ' || char > '~' ? '?' : char

@@ -35,6 +35,30 @@ describe('HotpathMetrics', () => {
     expect(await register.metrics()).not.toContain('hotpath_')
   })
 
+  it('keeps HTTP histogram buckets cumulative per route, method and status, like prom-client', async () => {
+    metrics = new HotpathMetrics()
+    metrics.observeHttp('GET', '/items/:id', 200, 0.002)
+    metrics.observeHttp('GET', '/items/:id', 200, 0.2)
+    metrics.observeHttp('GET', '/items/:id', 200, 99)
+    metrics.observeHttp('POST', '/items', 201, 0.002)
+    const text = await metrics.metrics()
+    expect(text).toContain('# TYPE hotpath_http_request_duration_seconds histogram')
+    const samples = parsePrometheusText(text)
+    const series = { method: 'GET', route: '/items/:id', status_code: '200' }
+    const bucket = (le: string) =>
+      sampleValue(samples, 'hotpath_http_request_duration_seconds_bucket', { ...series, le })
+    expect(bucket('0.001')).toBe(0)
+    expect(bucket('0.0025')).toBe(1)
+    expect(bucket('0.25')).toBe(2)
+    expect(bucket('10')).toBe(2)
+    expect(bucket('+Inf')).toBe(3)
+    expect(sampleValue(samples, 'hotpath_http_request_duration_seconds_count', series)).toBe(3)
+    expect(sampleValue(samples, 'hotpath_http_request_duration_seconds_sum', series)).toBeCloseTo(99.202)
+    expect(sampleValue(samples, 'hotpath_http_request_duration_seconds_count', { method: 'POST' })).toBe(1)
+    await metrics.registry.resetMetrics()
+    expect(await metrics.metrics()).not.toContain('hotpath_http_request_duration_seconds_count{')
+  })
+
   it('counts DB queries from the channel by operation and outcome', async () => {
     metrics = new HotpathMetrics()
     publishDbQuery({ sql: 'select * from items where id = ?', durationMs: 3, dialect: 'sqlite' })
