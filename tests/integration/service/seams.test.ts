@@ -109,6 +109,42 @@ describe('failures', () => {
     }
   })
 
+  it('close() lets an in-flight request finish, then refuses new connections', async () => {
+    let started!: () => void
+    const inFlight = new Promise<void>((resolve) => (started = resolve))
+    let finish!: () => void
+    const gate = new Promise<void>((resolve) => (finish = resolve))
+    const own = await createSqliteDatabase()
+    try {
+      const service = await buildApp(loadConfig({ DATABASE_URL: own.url, LOG_LEVEL: 'silent' }), {
+        plugins: [
+          (instance) => {
+            instance.get('/slow', async () => {
+              started()
+              await gate
+              return { done: true }
+            })
+          },
+        ],
+      })
+      const url = await service.listen({ port: 0, host: '127.0.0.1' })
+      const slow = fetch(`${url}/slow`).then(async (response) => ({
+        status: response.status,
+        body: await response.json(),
+      }))
+      await inFlight
+      const closing = service.close()
+      // Give close() time to stop listening and drop idle sockets before the request completes.
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      finish()
+      expect(await slow).toEqual({ status: 200, body: { done: true } })
+      await closing
+      await expect(fetch(`${url}/health`)).rejects.toThrow()
+    } finally {
+      await own.drop()
+    }
+  })
+
   it('an app that opens its own database closes it on app.close()', async () => {
     const own = await createSqliteDatabase()
     try {
