@@ -17,6 +17,7 @@ import { parseArgs } from 'node:util'
 import {
   detectWrk,
   formatComparison,
+  loadScenarioFile,
   renderHtmlReport,
   runComparison,
   scenarioFromUrl,
@@ -128,7 +129,9 @@ async function runHttpGroup(group: HttpGroup): Promise<HttpOutcome> {
       }
     }
     if (running.length === 0) return outcome
+    const mix = group.scenario ? await loadScenarioFile(path.join(ROOT, group.scenario)) : null
     const targets: CompareTarget[] = running.map(({ spec, server }) => {
+      if (mix) return { name: spec.name, url: server.url, scenario: mix }
       const url = `${server.url}${spec.path ?? group.path}`
       return {
         name: spec.name,

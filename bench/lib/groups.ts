@@ -27,8 +27,13 @@ export interface HttpGroup {
   /** What the reader should learn from the group, one sentence. */
   question: string
   targets: HttpTargetSpec[]
-  /** Path template such as `/items/{id}`. */
+  /** Path template such as `/items/{id}` (ignored when `scenario` is given). */
   path: string
+  /**
+   * A scenario file (JSON, or TS) from the repository root for a request mix; each target's origin
+   * replaces the scenario's `target`. @default one GET of `path`
+   */
+  scenario?: string
   /** Values of `{id}`. @default '1..10000' */
   ids?: string
   /** Key distribution. @default 'zipf' */

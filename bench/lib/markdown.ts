@@ -32,7 +32,7 @@ export function httpGroupMarkdown(outcome: HttpOutcome): string {
   const { group, comparison, settings } = outcome
   const lines = [`## ${group.title}`, '', group.question, '']
   lines.push(
-    `\`GET ${group.path}\`${group.ids ? `, ids ${group.ids}` : ''}${group.dist ? `, ${group.dist} distribution` : ''}; ` +
+    `${group.scenario ? `scenario \`${group.scenario}\`` : `\`GET ${group.path}\`${group.ids ? `, ids ${group.ids}` : ''}${group.dist ? `, ${group.dist} distribution` : ''}`}; ` +
       `${settings.engine}, ${settings.connections} connections, ${settings.rounds} interleaved rounds of ` +
       `${settings.duration} after ${settings.warmup} warm-up each.`,
     '',

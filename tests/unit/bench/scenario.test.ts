@@ -174,3 +174,15 @@ describe('loadScenarioFile', () => {
     await expect(loadScenarioFile(path.join(dir, 'missing.json'))).rejects.toThrow(/readable/)
   })
 })
+
+describe('example scenarios shipped with the bench', () => {
+  it.each(['bench/lib/scenarios/items-read-heavy.json', 'bench/lib/scenarios/items-read-write.ts'])(
+    '%s is valid',
+    async (file) => {
+      const scenario = await loadScenarioFile(file)
+      expect(scenario.requests.length).toBeGreaterThan(1)
+      const plan = createRequestPlan(scenario)
+      for (let i = 0; i < 100; i++) expect(plan.next().path).toMatch(/^\/items(\/\d+|\?page=\d+&size=20)$/)
+    },
+  )
+})
