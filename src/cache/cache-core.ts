@@ -84,6 +84,8 @@ export class CacheCore {
   readonly l2: RedisStore | undefined
   readonly codec: Codec
   readonly instanceId = randomBytes(8).toString('hex')
+  readonly #selfPrefix = `{"i":"${this.instanceId}"`
+  readonly #selfHeartbeat = `{"i":"${this.instanceId}","t":"h"`
   readonly root: NamespaceState
   readonly base: string
   readonly channel: string
@@ -175,6 +177,10 @@ export class CacheCore {
     }
     const channel = this.#channels.get(event)
     if (channel?.hasSubscribers) channel.publish(payload)
+  }
+
+  #wants(event: CacheEventName): boolean {
+    return (this.#listeners[event]?.length ?? 0) !== 0 || this.#channels.get(event)?.hasSubscribers === true
   }
 
   /** Hot-path helper: only builds the payload when someone listens. */
@@ -312,15 +318,17 @@ export class CacheCore {
       }
     }
     this.counters.l1Misses++
-    if (this.l1 !== undefined) this.emit('miss', { key, tier: 'l1' })
+    if (this.l1 !== undefined && this.#wants('miss')) this.emit('miss', { key, tier: 'l1' })
     if (this.l2 === undefined) {
       if (outcome.stale !== undefined) this.#countStale(key, 'l1')
       return outcome
     }
     try {
-      await this.prepare(ns)
+      const preparing = this.prepare(ns)
+      if (preparing !== undefined) await preparing
+      const stamp = ns.stamp
       const read = await this.l2.read(ns.redisKey(key))
-      return await this.#afterL2(ns, key, l1Key, read, outcome, wantStale)
+      return await this.#afterL2(key, l1Key, stamp, read, outcome, wantStale)
     } catch (error) {
       if (!(error instanceof CacheStoreError)) this.emit('error', { operation: 'read', key, error })
       outcome.fallback ??= outcome.stale
@@ -330,9 +338,9 @@ export class CacheCore {
   }
 
   async #afterL2(
-    ns: NamespaceState,
     key: string,
     l1Key: string,
+    stamp: number,
     read: StoredRead | undefined,
     outcome: ReadOutcome,
     wantStale: boolean,
@@ -357,10 +365,10 @@ export class CacheCore {
       outcome.stale = undefined
       return outcome
     }
-    this.#putL1(l1Key, value, read?.payloadBytes, ns.stamp)
+    this.#putL1(l1Key, value, read?.payloadBytes, stamp)
     if (now < value.freshUntil) {
       this.counters.l2Hits++
-      this.emit('hit', { key, tier: 'l2' })
+      if (this.#wants('hit')) this.emit('hit', { key, tier: 'l2' })
       outcome.result = { entry: value, source: 'hit-l2' }
       outcome.stale = undefined
       return outcome
@@ -890,14 +898,18 @@ export class CacheCore {
   }
 
   #onMessage(raw: string): void {
+    // Own messages are recognised without parsing them (every message starts with its instance id).
+    if (raw.startsWith(this.#selfPrefix)) {
+      if (raw.startsWith(this.#selfHeartbeat)) {
+        const sentAt = (JSON.parse(raw) as Message).s
+        if (typeof sentAt === 'number') this.#onOwnHeartbeat(sentAt)
+      }
+      return
+    }
     let message: Message
     try {
       message = JSON.parse(raw) as Message
     } catch {
-      return
-    }
-    if (message.i === this.instanceId) {
-      if (message.t === 'h' && typeof message.s === 'number') this.#onOwnHeartbeat(message.s)
       return
     }
     switch (message.t) {

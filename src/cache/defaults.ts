@@ -21,8 +21,8 @@ export const DEFAULT_L1_MAX_BYTES = 64 * 1024 * 1024
 export const DEFAULT_L1_MAX_ENTRY_BYTES = 1024 * 1024
 /** Upper bound on L1 item count, on top of the byte budget. */
 export const DEFAULT_L1_MAX_ITEMS = 1_000_000
-/** Fixed per-entry overhead counted on top of the key and value (record objects, LRU bookkeeping). */
-export const L1_ENTRY_OVERHEAD_BYTES = 240
+/** Fixed per-entry overhead on top of key and value (record, entry, tags array, etag, LRU slots); measured so that calculated bytes ~ heap bytes. */
+export const L1_ENTRY_OVERHEAD_BYTES = 400
 
 /** Timeout of every Redis call. */
 export const DEFAULT_L2_TIMEOUT = 500

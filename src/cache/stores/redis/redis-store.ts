@@ -124,10 +124,11 @@ export function resolveRedisStoreOptions(options: RedisStoreOptions = {}): Resol
 
 interface PendingCall {
   readonly deadline: number
-  readonly reject: (error: Error) => void
+  readonly operation: string
+  readonly reject: (error: unknown) => void
 }
 
-const BUFFERS = { [RESP_TYPES.BLOB_STRING]: Buffer } as Record<number, unknown>
+const BUFFER_REPLIES: CommandOptions = { typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer } }
 const LEASE_SUFFIX = '\0L'
 const NOOP = (): void => {}
 
@@ -238,29 +239,70 @@ export class RedisStore implements Store {
   }
 
   /**
+   * Run one command: refused at once while the breaker is open, otherwise sent with a deadline.
    * node-redis' own `timeout` only covers the wait before a command is written, not the wait for
-   * its reply (a frozen server never answers), so every call also gets a deadline here. One
-   * sweeper timer serves all pending calls instead of one timer per call.
+   * its reply (a frozen server never answers), so the deadline is enforced here, by one sweeper
+   * timer for all pending calls instead of a timer per call.
    */
-  #withDeadline<T>(call: Promise<T>): Promise<T> {
+  #run<T>(operation: string, args: readonly RedisArg[], buffers: boolean): Promise<T> {
+    if (this.#closed) return Promise.reject(new CacheStoreError(operation, 'the store is closed'))
+    if (!this.#connected) return this.#runAfterConnect(operation, args, buffers)
+    if (!this.#breaker.allow()) {
+      return Promise.reject(new CacheStoreError(operation, 'the circuit breaker is open (Redis is failing)'))
+    }
     return new Promise<T>((resolve, reject) => {
-      const pending: PendingCall = { deadline: Date.now() + this.options.timeout, reject }
+      const pending: PendingCall = { deadline: Date.now() + this.options.timeout, operation, reject }
       this.#pending.add(pending)
-      if (this.#sweeper === undefined) {
-        this.#sweeper = setInterval(() => this.#sweep(), Math.max(5, Math.floor(this.options.timeout / 5)))
-        this.#sweeper.unref()
+      this.#sweeper ??= setInterval(
+        () => this.#sweep(),
+        Math.max(5, Math.floor(this.options.timeout / 5)),
+      ).unref()
+      let call: Promise<T>
+      try {
+        call = this.#client.sendCommand<T>(args, buffers ? BUFFER_REPLIES : undefined)
+      } catch (error) {
+        call = Promise.reject(error)
       }
       call.then(
         (value) => {
-          this.#pending.delete(pending)
+          if (!this.#pending.delete(pending)) return
+          this.#breaker.success()
           resolve(value)
         },
         (error: unknown) => {
-          this.#pending.delete(pending)
-          reject(error)
+          if (this.#pending.delete(pending)) this.#fail(operation, error, reject)
         },
       )
     })
+  }
+
+  async #runAfterConnect<T>(operation: string, args: readonly RedisArg[], buffers: boolean): Promise<T> {
+    let timer: NodeJS.Timeout | undefined
+    await Promise.race([
+      this.connect(),
+      new Promise((resolve) => {
+        timer = setTimeout(resolve, this.options.timeout)
+      }),
+    ])
+    clearTimeout(timer)
+    if (!this.#connected) throw new CacheStoreError(operation, 'not connected to Redis')
+    return this.#run<T>(operation, args, buffers)
+  }
+
+  #fail(operation: string, error: unknown, reject: (error: unknown) => void): void {
+    if (error instanceof Error && error.message.startsWith('NOSCRIPT')) {
+      this.#breaker.success()
+      reject(error)
+      return
+    }
+    this.#breaker.failure()
+    const failure = new CacheStoreError(
+      operation,
+      error instanceof Error ? error.message : String(error),
+      error,
+    )
+    this.hooks.onError?.(operation, failure)
+    reject(failure)
   }
 
   #sweep(): void {
@@ -269,45 +311,12 @@ export class RedisStore implements Store {
     for (const pending of this.#pending) {
       if (now >= pending.deadline) {
         this.#pending.delete(pending)
-        pending.reject(new Error(`no reply within ${this.options.timeout} ms (option "timeout")`))
+        this.#fail(
+          pending.operation,
+          new Error(`no reply within ${this.options.timeout} ms (option "timeout")`),
+          pending.reject,
+        )
       }
-    }
-  }
-
-  async #run<T>(operation: string, args: readonly RedisArg[], buffers: boolean): Promise<T> {
-    if (this.#closed) throw new CacheStoreError(operation, 'the store is closed')
-    if (!this.#connected) {
-      await Promise.race([
-        this.connect(),
-        new Promise((resolve) => setTimeout(resolve, this.options.timeout).unref()),
-      ])
-    }
-    if (!this.#breaker.allow())
-      throw new CacheStoreError(operation, 'the circuit breaker is open (Redis is failing)')
-    try {
-      const reply = await this.#withDeadline(
-        this.#client.sendCommand<T>(
-          args,
-          buffers
-            ? { timeout: this.options.timeout, typeMapping: BUFFERS }
-            : { timeout: this.options.timeout },
-        ),
-      )
-      this.#breaker.success()
-      return reply
-    } catch (error) {
-      if (error instanceof Error && error.message.startsWith('NOSCRIPT')) {
-        this.#breaker.success()
-        throw error
-      }
-      this.#breaker.failure()
-      const failure = new CacheStoreError(
-        operation,
-        error instanceof Error ? error.message : String(error),
-        error,
-      )
-      this.hooks.onError?.(operation, failure)
-      throw failure
     }
   }
 
@@ -487,7 +496,8 @@ export class RedisStore implements Store {
     if (this.#closed) return
     this.#closed = true
     if (this.#sweeper !== undefined) clearInterval(this.#sweeper)
-    for (const pending of this.#pending) pending.reject(new Error('the store was closed'))
+    for (const pending of this.#pending)
+      pending.reject(new CacheStoreError(pending.operation, 'the store was closed'))
     this.#pending.clear()
     for (const client of this.#ownedClients) {
       try {

@@ -22,8 +22,8 @@ end
  * Version-checked write. KEYS: value, lease. ARGV: version, stored value, pttl, lease token ('' for
  * none), mode ('set' | 'fill'), lease ttl, channel, message.
  * A fill holding a lease is refused when the lease was revoked ('~') or taken over; any write is
- * refused when the stored entry or tombstone has a higher version. An explicit set revokes
- * outstanding leases so that fills started before it cannot write back. Publishes on success.
+ * refused when the stored entry or tombstone has a higher version. An explicit set revokes a live
+ * lease so that fills started before it cannot write back. Publishes on success.
  */
 export const WRITE_SCRIPT = script(`${READ_VERSION}
 local lease = redis.call('GET', KEYS[2])
@@ -32,7 +32,7 @@ local current = stored_version(redis.call('GET', KEYS[1]))
 if current and current > tonumber(ARGV[1]) then return 0 end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 if ARGV[5] == 'set' then
-  redis.call('SET', KEYS[2], '~', 'PX', ARGV[6])
+  if lease and lease ~= '~' then redis.call('SET', KEYS[2], '~', 'PX', ARGV[6]) end
 elseif ARGV[4] ~= '' and lease == ARGV[4] then
   redis.call('DEL', KEYS[2])
 end
