@@ -4,10 +4,11 @@
  * The environment of the target (see `env` in `groups.ts`) selects the configuration, e.g.
  * `REDIS_URL` for the shared tier once the service wires its cache to it.
  */
+import { copyFileSync, existsSync, renameSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { buildApp } from '../../service/src/app.js'
-import { loadConfig } from '../../service/src/config.js'
+import { loadConfig, type ServiceConfig } from '../../service/src/config.js'
 import { createDatabase } from '../../service/src/db/create-database.js'
 import { ItemsRepository } from '../../service/src/items/repository.js'
 import { seedDatabase } from '../../service/src/seed.js'
@@ -68,22 +69,55 @@ function cacheItems(cache: Cache) {
   }
 }
 
-async function startService(port: number, makeCache: (() => Cache) | null): Promise<RunningTarget> {
+/**
+ * The seeded database every service target starts from, built once aside and renamed into place
+ * so that concurrent targets never see a half-seeded file.
+ */
+async function seededTemplate(config: ServiceConfig): Promise<string> {
   const file = path.join(tmpdir(), `hotpath-bench-service-${BENCH_ITEMS}-${BENCH_SEED}.db`)
+  if (existsSync(file)) return file
+  const building = `${file}.${process.pid}.building`
+  removeSqlite(building)
+  const database = await createDatabase({ dialect: 'sqlite', filename: building }, { migrate: true })
+  try {
+    await seedDatabase(database, config.seed)
+  } finally {
+    await database.close()
+  }
+  renameSync(building, file)
+  return file
+}
+
+function removeSqlite(file: string): void {
+  for (const suffix of ['', '-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true })
+}
+
+async function startService(port: number, makeCache: (() => Cache) | null): Promise<RunningTarget> {
+  const env = {
+    ...process.env,
+    LOG_LEVEL: process.env.LOG_LEVEL ?? 'error',
+    SEED_ITEMS: String(BENCH_ITEMS),
+    SEED_USERS: String(BENCH_USERS),
+    SEED_POSTS: String(BENCH_POSTS),
+    SEED: String(BENCH_SEED),
+  }
+  // Each target gets a private copy of the seeded file: writes by one run (a read/write scenario)
+  // never leak into another, and the environment's own DATABASE_URL is never touched.
+  let ownFile: string | null = null
+  if (process.env.BENCH_DATABASE_URL === undefined) {
+    const template = await seededTemplate(loadConfig({ ...env, DATABASE_URL: 'sqlite::memory:' }))
+    ownFile = path.join(tmpdir(), `hotpath-bench-service-${process.pid}-${port}.db`)
+    copyFileSync(template, ownFile)
+  }
   const config = loadConfig(
-    {
-      ...process.env,
-      // The bench never touches the database of the environment (DATABASE_URL): its own, or this one.
-      DATABASE_URL: process.env.BENCH_DATABASE_URL ?? `sqlite:${file}`,
-      LOG_LEVEL: process.env.LOG_LEVEL ?? 'error',
-      SEED_ITEMS: String(BENCH_ITEMS),
-      SEED_USERS: String(BENCH_USERS),
-      SEED_POSTS: String(BENCH_POSTS),
-      SEED: String(BENCH_SEED),
-    },
+    { ...env, DATABASE_URL: process.env.BENCH_DATABASE_URL ?? `sqlite:${ownFile}` },
     { port, host: '127.0.0.1' },
   )
   const database = await createDatabase(config.database, { poolSize: config.dbPoolSize, migrate: true })
+  const cleanup = async () => {
+    await database.close()
+    if (ownFile) removeSqlite(ownFile)
+  }
   try {
     if ((await new ItemsRepository(database.db).count()) === 0) await seedDatabase(database, config.seed)
     const cache = makeCache?.() ?? null
@@ -93,11 +127,11 @@ async function startService(port: number, makeCache: (() => Cache) | null): Prom
       async close() {
         await app.close()
         await cache?.close()
-        await database.close()
+        await cleanup()
       },
     }
   } catch (error) {
-    await database.close()
+    await cleanup()
     throw error
   }
 }
