@@ -81,6 +81,18 @@ export async function buildApp(config: ServiceConfig, options: BuildAppOptions =
     const context: ServiceContext = { config, database, repositories }
     app.decorate('service', context)
     if (ownsDatabase) app.addHook('onClose', () => database.close())
+    // Graceful shutdown: requests still in flight when close() starts are answered with
+    // `Connection: close`, so keep-alive clients let go and close() does not wait for their
+    // sockets to idle out (Fastify only closes connections that are idle when close() starts).
+    let closing = false
+    app.addHook('preClose', async () => {
+      closing = true
+    })
+    // Callback style: no promise per request on the hot path.
+    app.addHook('onSend', (_request, reply, payload, done) => {
+      if (closing) reply.header('connection', 'close')
+      done(null, payload)
+    })
 
     for (const setup of options.plugins ?? []) await setup(app)
 
