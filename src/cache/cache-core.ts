@@ -73,6 +73,7 @@ const EVENT_NAMES: readonly CacheEventName[] = [
 ]
 const NOOP = (): void => {}
 const SOFT_TIMEOUT = Symbol('soft timeout')
+const RECENT_KEYS_LIMIT = 10_000
 
 /**
  * The engine behind every cache view (`createCache()` and its namespaces): tiers, fills,
@@ -104,6 +105,10 @@ export class CacheCore {
   /** Bumped on every resynchronisation; L1 records of an older epoch are never served fresh. */
   epoch = 1
   #trustLost = false
+  /** Coherence messages received that dropped keys; `#recent` maps a key to the last one. */
+  #seq = 0
+  #recent = new Map<string, number>()
+  #recentFloor = 0
   closed = false
 
   readonly counters = {
@@ -327,8 +332,9 @@ export class CacheCore {
       const preparing = this.prepare(ns)
       if (preparing !== undefined) await preparing
       const stamp = ns.stamp
+      const seq = this.#seq
       const read = await this.l2.read(ns.redisKey(key))
-      return await this.#afterL2(key, l1Key, stamp, read, outcome, wantStale)
+      return await this.#afterL2(key, l1Key, stamp, seq, read, outcome, wantStale)
     } catch (error) {
       if (!(error instanceof CacheStoreError)) this.emit('error', { operation: 'read', key, error })
       outcome.fallback ??= outcome.stale
@@ -341,6 +347,7 @@ export class CacheCore {
     key: string,
     l1Key: string,
     stamp: number,
+    seq: number,
     read: StoredRead | undefined,
     outcome: ReadOutcome,
     wantStale: boolean,
@@ -365,7 +372,7 @@ export class CacheCore {
       outcome.stale = undefined
       return outcome
     }
-    this.#putL1(l1Key, value, read?.payloadBytes, stamp)
+    this.#putL1(l1Key, value, read?.payloadBytes, stamp, seq)
     if (now < value.freshUntil) {
       this.counters.l2Hits++
       if (this.#wants('hit')) this.emit('hit', { key, tier: 'l2' })
@@ -384,8 +391,20 @@ export class CacheCore {
     this.emit('stale', { key, tier })
   }
 
-  #putL1(l1Key: string, entry: CacheEntry, payloadBytes: number | undefined, stamp: number): void {
+  /**
+   * Put an entry read or written through L2 into L1, unless a coherence message about that key
+   * arrived since `seq` was taken: replies and messages travel on different connections, so an
+   * older reply can arrive after the message that superseded it.
+   */
+  #putL1(
+    l1Key: string,
+    entry: CacheEntry,
+    payloadBytes: number | undefined,
+    stamp: number,
+    seq: number,
+  ): void {
     if (this.l1 === undefined) return
+    if (seq < this.#recentFloor || (this.#recent.get(l1Key) ?? 0) > seq) return
     this.l1.put(l1Key, { entry, stamp, epoch: this.epoch }, entrySize(l1Key, entry, payloadBytes))
   }
 
@@ -409,6 +428,8 @@ export class CacheCore {
     if (missing.length === 0 || this.l2 === undefined) return out
     try {
       await this.prepare(ns)
+      const stamp = ns.stamp
+      const seq = this.#seq
       const reads = await this.l2.readMany(missing.map((index) => ns.redisKey(keys[index] as string)))
       const tags = new Set<string>()
       for (const read of reads) {
@@ -429,7 +450,7 @@ export class CacheCore {
           return
         }
         this.counters.l2Hits++
-        this.#putL1(ns.l1Prefix + key, value, read?.payloadBytes, ns.stamp)
+        this.#putL1(ns.l1Prefix + key, value, read?.payloadBytes, stamp, seq)
         out[index] = value
       })
     } catch (error) {
@@ -488,6 +509,7 @@ export class CacheCore {
     this.#revoke(l1Key)
     this.counters.sets++
     const stamp = ns.stamp
+    const seq = this.#seq
     if (this.l2 !== undefined) {
       try {
         await this.prepare(ns)
@@ -502,7 +524,7 @@ export class CacheCore {
         throw error
       }
     }
-    this.#putL1(l1Key, entry, payload?.byteLength, stamp)
+    this.#putL1(l1Key, entry, payload?.byteLength, stamp, seq)
     this.emit('set', { key })
     return entry
   }
@@ -553,6 +575,8 @@ export class CacheCore {
     const expired: CacheEntry = Object.freeze({ ...entry, freshUntil: now })
     const l1Key = ns.l1Prefix + key
     this.#revoke(l1Key)
+    const stamp = ns.stamp
+    const seq = this.#seq
     if (this.l2 !== undefined) {
       const payload = encodePayload(entry.value, this.codec)
       await this.l2.write(ns.redisKey(key), expired, payload, {
@@ -562,7 +586,7 @@ export class CacheCore {
       })
     }
     this.l1?.delete(l1Key)
-    this.#putL1(l1Key, expired, undefined, ns.stamp)
+    this.#putL1(l1Key, expired, undefined, stamp, seq)
   }
 
   async invalidateNamespace(ns: NamespaceState): Promise<void> {
@@ -682,6 +706,7 @@ export class CacheCore {
     flight: Flight,
   ): Promise<EntryResult<unknown> | undefined> {
     const stamp = ns.stamp
+    const seq = this.#seq
     let token: string | undefined
     let redisKey: string | undefined
     const l2 = this.l2
@@ -700,7 +725,7 @@ export class CacheCore {
           const current = this.#usable(lease.current)
           if (current !== undefined) {
             if (lease.acquired) l2.releaseLease(redisKey, token).catch(NOOP)
-            this.#putL1(l1Key, current.value, current.payloadBytes, stamp)
+            this.#putL1(l1Key, current.value, current.payloadBytes, stamp, seq)
             this.counters.l2Hits++
             return { entry: current.value, source: 'hit-l2' }
           }
@@ -719,7 +744,7 @@ export class CacheCore {
         if (!(error instanceof CacheStoreError)) throw error
       }
     }
-    return this.#load(key, l1Key, redisKey, token, loader, options, stale, flight, stamp)
+    return this.#load(key, l1Key, redisKey, token, loader, options, stale, flight, stamp, seq)
   }
 
   #usable(read: StoredRead | undefined): { value: CacheEntry; payloadBytes: number } | undefined {
@@ -761,6 +786,7 @@ export class CacheCore {
     stale: CacheEntry | undefined,
     flight: Flight,
     stamp: number,
+    seq: number,
   ): Promise<EntryResult<unknown> | undefined> {
     const overrides: SetOptions = { ...options }
     const context: LoaderContext = {
@@ -838,7 +864,7 @@ export class CacheCore {
         if (!(error instanceof CacheStoreError)) throw error
       }
     }
-    if (!flight.revoked) this.#putL1(l1Key, entry, payload?.byteLength, stamp)
+    if (!flight.revoked) this.#putL1(l1Key, entry, payload?.byteLength, stamp, seq)
     return result
   }
 
@@ -916,10 +942,17 @@ export class CacheCore {
       case 's':
       case 'd':
         for (const l1Key of message.k ?? []) {
+          this.#seq++
+          this.#recent.set(l1Key, this.#seq)
           this.l1?.delete(l1Key)
           this.#revoke(l1Key)
           const waiters = this.#waiters.get(l1Key)
           if (waiters !== undefined) for (const wake of [...waiters]) wake()
+        }
+        if (this.#recent.size > RECENT_KEYS_LIMIT) {
+          // Forget the details, remember that everything before now may be superseded.
+          this.#recent.clear()
+          this.#recentFloor = this.#seq
         }
         break
       case 'n': {
