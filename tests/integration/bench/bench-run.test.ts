@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   detectWrk,
+  resolveScenario,
   runBench,
   runComparison,
   scenarioFromUrl,
@@ -110,6 +111,76 @@ describe.each(engines)('runBench with %s against a real node:http server', (engi
     expect(errors.statusCodes['404']).toBe(errors.requests.total)
     expect(errors.errors.http).toBe(errors.requests.total)
     expect(errors.errors.rate).toBe(1)
+  })
+})
+
+describe.each(engines)('%s: request mix, headers, bodies and pipelining', (engine) => {
+  it('sends the weighted mix with headers and templated bodies for writes', async () => {
+    server.writes.length = 0
+    server.seen.clear()
+    const result = await runBench({
+      url: server.url,
+      engine,
+      scenario: resolveScenario({
+        requests: [
+          { path: '/items/{id}', weight: 3 },
+          {
+            method: 'PUT',
+            path: '/items/{id}',
+            weight: 1,
+            headers: { 'x-bench': 'yes' },
+            body: { id: '{id}', name: 'n' },
+          },
+        ],
+        params: { id: { values: '1..5' } },
+      }),
+      connections: 2,
+      duration: '1s',
+      warmup: 0,
+    })
+    expect(result.statusCodes['204']).toBeGreaterThan(0)
+    expect(server.writes.length).toBeGreaterThan(0)
+    for (const write of server.writes) {
+      expect(write.method).toBe('PUT')
+      expect(write.header).toBe('yes')
+      expect(JSON.parse(write.body)).toEqual({ id: write.path.slice('/items/'.length), name: 'n' })
+    }
+    const gets = [...server.seen.entries()]
+      .filter(([key]) => key.startsWith('GET '))
+      .reduce((n, [, c]) => n + c, 0)
+    const puts = result.statusCodes['204'] ?? 0
+    // Weights 3:1 → about 25 % writes.
+    expect(puts / (gets + puts)).toBeGreaterThan(0.15)
+    expect(puts / (gets + puts)).toBeLessThan(0.35)
+  })
+
+  it('pipelines several requests per connection', async () => {
+    const result = await runBench({
+      url: `${server.url}/items/2`,
+      engine,
+      connections: 2,
+      pipelining: 4,
+      duration: '1s',
+      warmup: 0,
+    })
+    expect(result.options.pipelining).toBe(4)
+    expect(result.requests.total).toBeGreaterThan(0)
+    expect(result.errors.total).toBe(0)
+  })
+})
+
+describe('rate limit (autocannon)', () => {
+  it('keeps the overall rate under the limit', async () => {
+    const result = await runBench({
+      url: `${server.url}/items/2`,
+      connections: 2,
+      rate: 50,
+      duration: '1s',
+      warmup: 0,
+    })
+    expect(result.requests.total).toBeGreaterThan(0)
+    // Unlimited, this server answers thousands per second; the limit allows about 50.
+    expect(result.requests.total).toBeLessThanOrEqual(100)
   })
 })
 
