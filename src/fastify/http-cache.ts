@@ -495,6 +495,8 @@ async function httpCachePlugin(fastify: FastifyInstance, options: HttpCacheOptio
           return sendError(reply, new HttpPreconditionFailedError('If-Match', headers['if-match']))
         if (answer.status === 304) responses.counters.notModified++
         reply.code(answer.status).headers(answer.headers)
+        if (answer.cacheControl) reply.header('cache-control', answer.cacheControl)
+        if (answer.xCache) reply.header('x-cache', answer.xCache)
         return reply.send(answer.body)
       }
       responses.counters.misses++
@@ -566,9 +568,25 @@ async function httpCachePlugin(fastify: FastifyInstance, options: HttpCacheOptio
       }
     }
 
-    const onSend: onSendHookHandler = async function (request, reply, payload) {
+    // Callback style, so a hit (already answered in onRequest) costs no promise here.
+    const onSend: onSendHookHandler = function (request, reply, payload, done) {
       const state = states.get(request)
-      if (!state || state.hit || state.done) return payload
+      if (!state || state.hit || state.done) {
+        done(null, payload)
+        return
+      }
+      onSendMiss(request, reply, payload, state).then(
+        (result) => done(null, result),
+        (error: unknown) => done(error as Error),
+      )
+    }
+
+    async function onSendMiss(
+      request: FastifyRequest,
+      reply: FastifyReply,
+      payload: unknown,
+      state: RequestState,
+    ): Promise<unknown> {
       const status = reply.statusCode
       if (state.deception) {
         reply.header('cache-control', 'no-store')
@@ -649,6 +667,8 @@ async function httpCachePlugin(fastify: FastifyInstance, options: HttpCacheOptio
             reply.removeHeader('content-type')
           }
           reply.code(answer.status).headers(answer.headers)
+          if (answer.cacheControl) reply.header('cache-control', answer.cacheControl)
+          if (answer.xCache) reply.header('x-cache', answer.xCache)
           return answer.status === 304 ? null : answer.body
         }
       }

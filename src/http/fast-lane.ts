@@ -54,9 +54,11 @@ export function createFastLane(responses: ResponseCache): FastLaneHandler {
       hit.source,
     )
     if (answer.status === 412) return false
-    if (answer.body !== undefined) answer.headers['content-length'] = String(answer.body.length)
-    res.writeHead(answer.status, answer.headers)
-    res.end(answer.status === 304 ? undefined : answer.body)
+    const raw = answer.rawHeaders.slice()
+    if (answer.cacheControl) raw.push('cache-control', answer.cacheControl)
+    if (answer.xCache) raw.push('x-cache', answer.xCache)
+    res.writeHead(answer.status, raw)
+    res.end(answer.body)
     responses.recordFastLaneHit(key, answer.status)
     return true
   }

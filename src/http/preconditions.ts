@@ -50,13 +50,12 @@ export function evaluatePreconditions(
   method: string,
 ): PreconditionResult {
   const exists = validators.exists ?? true
-  const current = currentTags(validators.etag)
   const safe = method === 'GET' || method === 'HEAD'
 
   // Step 1: If-Match (strong comparison).
   const ifMatch = parseETagList(headers['if-match'])
   if (ifMatch !== undefined) {
-    if (!ifMatchPasses(ifMatch, current, exists)) return 412
+    if (!ifMatchPasses(ifMatch, currentTags(validators.etag), exists)) return 412
   } else {
     // Step 2: If-Unmodified-Since, only without If-Match.
     const since = parseHttpDate(first(headers['if-unmodified-since']))
@@ -68,7 +67,7 @@ export function evaluatePreconditions(
   // Step 3: If-None-Match (weak comparison).
   const ifNoneMatch = parseETagList(headers['if-none-match'])
   if (ifNoneMatch !== undefined) {
-    if (!ifNoneMatchPasses(ifNoneMatch, current, exists)) return safe ? 304 : 412
+    if (!ifNoneMatchPasses(ifNoneMatch, currentTags(validators.etag), exists)) return safe ? 304 : 412
     return 'proceed'
   }
 

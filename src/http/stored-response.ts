@@ -42,10 +42,19 @@ export function hashETag(body: Buffer | string): string {
   return `"${createHash('sha1').update(body).digest('base64url')}"`
 }
 
-/** A ready-to-write answer. `body` is undefined for 304 and 412. */
+/**
+ * A ready-to-write answer. `headers` / `rawHeaders` are shared by every answer of the same stored
+ * variant and must not be mutated; `cacheControl` and `xCache` are the per-answer values to add.
+ */
 export interface PreparedAnswer {
   readonly status: number
-  readonly headers: Record<string, string>
+  readonly headers: Readonly<Record<string, string>>
+  /** `headers` (plus `content-length` when there is a body) as a flat `[name, value, …]` list for `res.writeHead`. */
+  readonly rawHeaders: readonly string[]
+  /** `Cache-Control` with the remaining freshness (`''` when the policy renders none). */
+  readonly cacheControl: string
+  readonly xCache: string | undefined
+  /** Undefined for 304 and 412. */
   readonly body: Buffer | undefined
 }
 
@@ -55,8 +64,10 @@ interface CodingVariant {
   readonly etag: string
   /** Headers of a 200 except Cache-Control and X-Cache, which change per answer. */
   readonly full: Readonly<Record<string, string>>
+  readonly fullRaw: readonly string[]
   /** Headers of a 304 (RFC 9110 §15.4.5: the ones a 200 would carry that describe the response). */
   readonly notModified: Readonly<Record<string, string>>
+  readonly notModifiedRaw: readonly string[]
 }
 
 interface Prepared {
@@ -101,7 +112,16 @@ function prepare(stored: StoredResponse, etag: string): Prepared {
       notModified['surrogate-key'] = stored.surrogateKey
     }
     if (coding !== 'identity') full['content-encoding'] = coding
-    variants[coding] = { coding, body, etag: codedTag, full, notModified }
+    const fullRaw = [...Object.entries(full).flat(), 'content-length', String(body.length)]
+    variants[coding] = {
+      coding,
+      body,
+      etag: codedTag,
+      full: Object.freeze(full),
+      fullRaw: Object.freeze(fullRaw),
+      notModified: Object.freeze(notModified),
+      notModifiedRaw: Object.freeze(Object.entries(notModified).flat()),
+    }
   }
   const result: Prepared = {
     codings,
@@ -138,16 +158,22 @@ export function answerFromStored(
   xCache: string | undefined,
 ): PreparedAnswer {
   const p = prepare(stored, etag)
-  let coding = negotiateEncoding(request.headers['accept-encoding'], p.codings)
-  const inm = request.headers['if-none-match']
+  const headers = request.headers
+  let coding = negotiateEncoding(headers['accept-encoding'], p.codings)
+  const inm = headers['if-none-match']
   if (inm !== undefined) coding = selectCodingForRevalidation(inm, etag, acceptable(p, request), coding)
   const variant = p.variants[coding]!
+  const conditional =
+    inm !== undefined ||
+    headers['if-match'] !== undefined ||
+    headers['if-modified-since'] !== undefined ||
+    headers['if-unmodified-since'] !== undefined
   const result =
-    stored.status >= 200 && stored.status < 300
+    conditional && stored.status >= 200 && stored.status < 300
       ? evaluatePreconditions(
-          request.headers,
+          headers,
           {
-            etag: request.headers['if-match'] === undefined ? variant.etag : p.allTags,
+            etag: headers['if-match'] === undefined ? variant.etag : p.allTags,
             lastModified: stored.lastModified,
           },
           request.method,
@@ -159,20 +185,37 @@ export function answerFromStored(
     p.ccAge = formatCacheControl(stored.policy, { ageMs: now - createdAt, forcePrivate: stored.private })
   }
   if (result === 304) {
-    const headers: Record<string, string> = { ...variant.notModified }
-    if (p.ccAge) headers['cache-control'] = p.ccAge
-    if (xCache) headers['x-cache'] = xCache
-    return { status: 304, headers, body: undefined }
+    return {
+      status: 304,
+      headers: variant.notModified,
+      rawHeaders: variant.notModifiedRaw,
+      cacheControl: p.ccAge,
+      xCache,
+      body: undefined,
+    }
   }
   if (result === 412) {
-    return { status: 412, headers: { 'content-type': 'application/json; charset=utf-8' }, body: undefined }
+    return {
+      status: 412,
+      headers: EMPTY,
+      rawHeaders: [],
+      cacheControl: '',
+      xCache: undefined,
+      body: undefined,
+    }
   }
-  const headers: Record<string, string> = { ...variant.full }
-  if (p.ccAge) headers['cache-control'] = p.ccAge
-  if (xCache) headers['x-cache'] = xCache
   // HEAD keeps the body so Content-Length is right; Node never writes a body for HEAD.
-  return { status: stored.status, headers, body: variant.body }
+  return {
+    status: stored.status,
+    headers: variant.full,
+    rawHeaders: variant.fullRaw,
+    cacheControl: p.ccAge,
+    xCache,
+    body: variant.body,
+  }
 }
+
+const EMPTY: Readonly<Record<string, string>> = Object.freeze({})
 
 function acceptable(p: Prepared, request: AnswerRequest): ContentCoding[] {
   const ae = request.headers['accept-encoding']
