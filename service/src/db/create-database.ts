@@ -101,8 +101,9 @@ export async function createDatabase(
     db: opened.db,
     dialect: target.dialect,
     raw: opened.raw,
-    openReader: () => Promise.resolve(openReader(target, opened.db)),
-    close: () => (closed ??= opened.db.destroy()),
+    openReader: () => Promise.resolve(openReader(target, options, opened.db)),
+    close: () =>
+      (closed ??= destroy(opened.db, opened.raw.dialect === 'sqlite' ? opened.raw.sqlite : undefined)),
   }
   if (options.migrate ?? true) {
     try {
@@ -131,8 +132,17 @@ function openSqlite(filename: string, options: CreateDatabaseOptions): { db: Db;
 /** Pragmas of a read-only streaming connection: no journal changes, just fast reads. */
 const READER_PRAGMAS = ['busy_timeout = 5000', 'cache_size = -16384', 'mmap_size = 268435456']
 
-function openReader(target: DatabaseTarget, db: Db): { db: Db; close(): Promise<void> } {
-  if (target.dialect !== 'sqlite' || target.filename === ':memory:') {
+function openReader(
+  target: DatabaseTarget,
+  options: CreateDatabaseOptions,
+  db: Db,
+): { db: Db; close(): Promise<void> } {
+  // A second connection cannot see a private in-memory database or get past an exclusive lock.
+  if (
+    target.dialect !== 'sqlite' ||
+    target.filename === ':memory:' ||
+    options.sqliteLockingMode === 'exclusive'
+  ) {
     return { db, close: () => Promise.resolve() }
   }
   const sqlite = new BetterSqlite3(target.filename, { readonly: true, fileMustExist: true })
@@ -142,7 +152,13 @@ function openReader(target: DatabaseTarget, db: Db): { db: Db; close(): Promise<
     log: createQueryPublisher('sqlite'),
   })
   let closed: Promise<void> | undefined
-  return { db: reader, close: () => (closed ??= reader.destroy()) }
+  return { db: reader, close: () => (closed ??= destroy(reader, sqlite)) }
+}
+
+/** Kysely closes an SQLite handle only if it ever ran a query on it; close it either way. */
+async function destroy(db: Db, sqlite: BetterSqlite3.Database | undefined): Promise<void> {
+  await db.destroy()
+  if (sqlite?.open) sqlite.close()
 }
 
 const INT8_OID = 20

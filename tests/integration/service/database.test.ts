@@ -7,7 +7,7 @@ import { createDatabase, type ServiceDatabase } from '../../../service/src/db/cr
 import { DB_QUERY_CHANNEL, type DbQueryMessage } from '../../../service/src/db/query-channel.js'
 import { ItemsRepository } from '../../../service/src/items/repository.js'
 import { hasPostgres } from '../../helpers/services.js'
-import { BACKENDS, createPostgresDatabase, type TestDatabase } from './backends.js'
+import { BACKENDS, createPostgresDatabase, createSqliteDatabase, type TestDatabase } from './backends.js'
 
 describe.each(BACKENDS)('database on $name', (backend) => {
   describe.runIf(backend.enabled)(backend.name, () => {
@@ -146,6 +146,25 @@ describe.runIf(hasPostgres)('PostgreSQL prepared statements', () => {
       expect(statements.some((statement) => /^\s*create/i.test(statement))).toBe(false)
     } finally {
       await single.close()
+      await testDb.drop()
+    }
+  })
+})
+
+describe('SQLite exclusive locking', () => {
+  it('keeps the database to itself and streams on the main connection', async () => {
+    const testDb = await createSqliteDatabase()
+    const target = parseDatabaseUrl(testDb.url)
+    const exclusive = await createDatabase(target, { sqliteLockingMode: 'exclusive' })
+    try {
+      const reader = await exclusive.openReader()
+      expect(reader.db).toBe(exclusive.db)
+      await reader.close()
+      expect(await new ItemsRepository(exclusive.db).count()).toBe(0)
+      // Another connection cannot even read while the exclusive one holds the file.
+      await expect(createDatabase(target, { migrate: true })).rejects.toThrow(/locked/)
+    } finally {
+      await exclusive.close()
       await testDb.drop()
     }
   })
