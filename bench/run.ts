@@ -14,6 +14,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import * as prettier from 'prettier'
 import {
   detectWrk,
   formatComparison,
@@ -268,7 +269,10 @@ const sections = outcomes.flatMap((outcome) =>
 )
 for (const file of [flags.out, flags.html, flags.json])
   await mkdir(path.dirname(path.resolve(ROOT, file)), { recursive: true })
-await writeFile(path.resolve(ROOT, flags.out), markdown)
+// Formatted like the rest of the repository, so `prettier --check .` passes on the committed page.
+const outFile = path.resolve(ROOT, flags.out)
+const prettierConfig = (await prettier.resolveConfig(outFile)) ?? {}
+await writeFile(outFile, await prettier.format(markdown, { ...prettierConfig, filepath: outFile }))
 await writeFile(
   path.resolve(ROOT, flags.html),
   renderHtmlReport(null, {

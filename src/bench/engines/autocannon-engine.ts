@@ -14,7 +14,8 @@ interface RequestContext {
 /**
  * Drive load with autocannon's programmatic API, in this process. Latencies are recorded at full
  * resolution from autocannon's response events (its own histogram rounds to whole milliseconds,
- * which hides everything a cache does). Client CPU is this process's CPU time during the run.
+ * which hides everything a cache does). Client CPU is this process's CPU time during the run, so a
+ * server started in the same process (as in tests) is counted as client: run servers elsewhere.
  */
 export const autocannonEngine: BenchEngine = {
   name: 'autocannon',
