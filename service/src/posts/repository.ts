@@ -13,6 +13,10 @@ export interface PostPage {
  * Data access for posts, including both ways of loading the posts of many users: one query per
  * user ({@link PostsRepository.summariesByUser}, the N+1 pattern) or one query for all of them
  * ({@link PostsRepository.summariesByUsers}).
+ *
+ * @example
+ * const posts = new PostsRepository(db)
+ * const byUser = await posts.summariesByUsers([1, 2, 3]) // Map { 1 => [...], 2 => [...], 3 => [...] }
  */
 export class PostsRepository {
   readonly #db: Db

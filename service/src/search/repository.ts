@@ -17,6 +17,10 @@ const ITEM_COLUMNS = [
  * Substring search over item names. Deliberately a scan (`lower(name) LIKE '%…%'`): it is the slow
  * query of the reference service, the one caching and profiling have something to show on.
  * Case folding of non-ASCII letters follows the database (SQLite's `lower()` folds ASCII only).
+ *
+ * @example
+ * const search = new SearchRepository(db)
+ * const lamps = await search.searchItems(normalizeQuery('  LAMP '), 20)
  */
 export class SearchRepository {
   readonly #db: Db
