@@ -2,7 +2,7 @@ import type { FastifyPluginCallback, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 
 import { useRequestContext } from './profiling/request-context-hooks.js'
-import type { RequestContext } from '../profiling/request-context.js'
+import { watchCacheOutcomes, type RequestContext } from '../profiling/request-context.js'
 import { formatServerTiming } from '../profiling/server-timing.js'
 
 export interface ServerTimingOptions {
@@ -17,6 +17,12 @@ export interface ServerTimingOptions {
    */
   serialize?: boolean
   /**
+   * Add a `cache;desc="hit-l1"` entry from the cache core's `hotpath:cache:hit|miss|stale` events
+   * when no layer added a `cache` timing itself (several lookups: `desc="2 hit-l1, 1 miss-l2"`).
+   * @default true
+   */
+  cache?: boolean
+  /**
    * Add the `total` entry (request received → `onSend`).
    * @default true
    */
@@ -24,6 +30,7 @@ export interface ServerTimingOptions {
 }
 
 interface ResolvedServerTimingOptions {
+  readonly cache: boolean
   readonly db: boolean
   readonly serialize: boolean
   readonly total: boolean
@@ -49,7 +56,7 @@ export function serverTiming(request: FastifyRequest): Pick<RequestContext, 'add
 }
 
 const plugin: FastifyPluginCallback<ServerTimingOptions> = (fastify, options, done) => {
-  for (const key of ['db', 'serialize', 'total'] as const) {
+  for (const key of ['cache', 'db', 'serialize', 'total'] as const) {
     if (options[key] !== undefined && typeof options[key] !== 'boolean') {
       return done(
         new TypeError(`serverTiming: option "${key}" must be a boolean, got ${typeof options[key]}`),
@@ -57,12 +64,15 @@ const plugin: FastifyPluginCallback<ServerTimingOptions> = (fastify, options, do
     }
   }
   const resolved: ResolvedServerTimingOptions = Object.freeze({
+    cache: options.cache ?? true,
     db: options.db ?? true,
     serialize: options.serialize ?? true,
     total: options.total ?? true,
   })
   const hooks = useRequestContext(fastify)
-  hooks.useAsyncContext()
+  // Queries and cache events arrive on channels: attributing them to a request needs the async context.
+  if (resolved.db || resolved.cache) hooks.useAsyncContext()
+  if (resolved.cache) watchCacheOutcomes()
 
   if (resolved.serialize) {
     fastify.addHook('preSerialization', (request, _reply, payload, next) => {
@@ -74,6 +84,13 @@ const plugin: FastifyPluginCallback<ServerTimingOptions> = (fastify, options, do
     const now = performance.now()
     // Built by hand: this runs on every response and the generic formatter allocates per entry.
     let value = context.timings === null ? '' : formatServerTiming(context.timings)
+    if (
+      resolved.cache &&
+      context.cacheOutcomes !== null &&
+      !context.timings?.some((t) => t.name === 'cache')
+    ) {
+      value += `${value === '' ? '' : ', '}${formatServerTiming([{ name: 'cache', description: describeOutcomes(context.cacheOutcomes) }])}`
+    }
     if (resolved.db && context.queryCount > 0) {
       const noun = context.queryCount === 1 ? 'query' : 'queries'
       value += `${value === '' ? '' : ', '}db;desc="${context.queryCount} ${noun}";dur=${round(context.queryMs)}`
@@ -90,6 +107,14 @@ const plugin: FastifyPluginCallback<ServerTimingOptions> = (fastify, options, do
     )
   })
   done()
+}
+
+function describeOutcomes(outcomes: ReadonlyMap<string, number>): string {
+  if (outcomes.size === 1) {
+    const [outcome, count] = outcomes.entries().next().value as [string, number]
+    if (count === 1) return outcome
+  }
+  return [...outcomes].map(([outcome, count]) => `${count} ${outcome}`).join(', ')
 }
 
 function round(ms: number): number {

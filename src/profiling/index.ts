@@ -32,6 +32,8 @@ export { findNPlusOne, type NPlusOneFinding } from './n-plus-one.js'
 export { BlockingDetector, type BlockingDetectorOptions, type EventLoopStall } from './blocking-detector.js'
 export {
   HotpathMetrics,
+  cacheStatsSource,
+  type CacheStatsProvider,
   type HotpathMetricsOptions,
   type CacheStatsSnapshot,
   type CacheEventMessage,

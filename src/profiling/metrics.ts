@@ -28,6 +28,36 @@ export interface CacheStatsSnapshot {
   stale: number
 }
 
+/** The part of a Hotpath cache {@link cacheStatsSource} reads (typed by shape, not by import). */
+export interface CacheStatsProvider {
+  /** The namespace path (`''` for the root cache). */
+  readonly name: string
+  stats(): {
+    readonly l1: { readonly hits: number; readonly misses: number; readonly stale: number }
+    readonly l2: { readonly hits: number; readonly misses: number; readonly stale: number }
+  }
+}
+
+/**
+ * A `cacheStats` source over Hotpath caches: one snapshot per cache and tier, labelled with the
+ * cache's namespace (`root` for the root cache). Pass one cache per `createCache()`: its namespaces
+ * share the counters of their cache.
+ *
+ * @example
+ * new HotpathMetrics({ cacheStats: cacheStatsSource(itemsCache, sessionsCache) })
+ */
+export function cacheStatsSource(...caches: CacheStatsProvider[]): () => CacheStatsSnapshot[] {
+  return () =>
+    caches.flatMap((cache) => {
+      const stats = cache.stats()
+      const namespace = cache.name === '' ? 'root' : cache.name
+      return [
+        { tier: 'l1', namespace, hits: stats.l1.hits, misses: stats.l1.misses, stale: stats.l1.stale },
+        { tier: 'l2', namespace, hits: stats.l2.hits, misses: stats.l2.misses, stale: stats.l2.stale },
+      ]
+    })
+}
+
 /** Write-behind queue state. */
 export interface WriteBehindStats {
   /** Acknowledged writes not yet in the database. */

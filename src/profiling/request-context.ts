@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import diagnostics from 'node:diagnostics_channel'
 
-import { DB_QUERY_CHANNEL } from './defaults.js'
+import { CACHE_HIT_CHANNEL, CACHE_MISS_CHANNEL, CACHE_STALE_CHANNEL, DB_QUERY_CHANNEL } from './defaults.js'
 import { isDbQueryEvent } from './db-query-event.js'
 import type { TimingEntry } from './server-timing.js'
 import { sqlShape } from './sql-shape.js'
@@ -24,6 +24,8 @@ export class RequestContext {
   queryShapes: Map<string, number> | null = null
   /** Whether {@link queryShapes} is collected (the N+1 detector asks for it). */
   tracksQueryShapes = false
+  /** Cache lookup outcomes (`hit-l1`, `miss-l2`…) seen on `hotpath:cache:*`; `null` until one. */
+  cacheOutcomes: Map<string, number> | null = null
   /** `performance.now()` when serialization started (set by the Server-Timing adapter). */
   serializeStartedAt = 0
   /** The framework's request object, for adapters that need it back (e.g. its logger). */
@@ -50,6 +52,12 @@ export class RequestContext {
     this.tracksQueryShapes = true
   }
 
+  /** @internal called by the cache event subscriber. */
+  recordCacheOutcome(outcome: string): void {
+    const outcomes = (this.cacheOutcomes ??= new Map())
+    outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1)
+  }
+
   /** @internal called by the query subscriber. */
   recordQuery(sql: string, durationMs: number): void {
     this.queryCount++
@@ -73,6 +81,31 @@ function onQuery(message: unknown): void {
   if (context !== undefined && isDbQueryEvent(message)) context.recordQuery(message.sql, message.durationMs)
 }
 let subscribed = false
+
+const CACHE_OUTCOMES = [
+  [CACHE_HIT_CHANNEL, 'hit'],
+  [CACHE_MISS_CHANNEL, 'miss'],
+  [CACHE_STALE_CHANNEL, 'stale'],
+] as const
+let cacheSubscribed = false
+
+/**
+ * Record the cache outcomes (`hit-l1`, `miss-l2`, `stale-l2`) of each request from the cache core's
+ * `hotpath:cache:hit|miss|stale` events, for Server-Timing. Process-wide and idempotent; it makes the
+ * cache publish its events, which costs each lookup a small payload.
+ */
+export function watchCacheOutcomes(): void {
+  if (cacheSubscribed) return
+  cacheSubscribed = true
+  for (const [channel, outcome] of CACHE_OUTCOMES) {
+    diagnostics.subscribe(channel, (message) => {
+      const context = storage.getStore()
+      if (context === undefined) return
+      const tier = (message as { tier?: unknown } | null)?.tier
+      context.recordCacheOutcome(typeof tier === 'string' ? `${outcome}-${tier}` : outcome)
+    })
+  }
+}
 
 /**
  * Run `fn` with `context` as the current request context (and count it as in flight until

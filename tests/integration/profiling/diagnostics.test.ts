@@ -3,6 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import { createLoggedApp, createTestDb, registerPostRoutes, type LogLine, type TestDb } from './test-app.js'
 import { parsePrometheusText, sampleValue } from '../../unit/profiling/helpers/prometheus-text.js'
+import { createCache } from '../../../src/cache/index.js'
+import type { Cache } from '../../../src/cache/types.js'
 import { metricsPlugin } from '../../../src/fastify/metrics.js'
 import { profilingPlugin } from '../../../src/fastify/profiling.js'
 import { serverTiming, serverTimingPlugin } from '../../../src/fastify/server-timing.js'
@@ -12,6 +14,7 @@ import { parseServerTiming } from '../../../src/profiling/server-timing.js'
 let testDb: TestDb
 let app: FastifyInstance
 let logs: LogLine[]
+let cache: Cache
 const METRICS_TOKEN = 'scrape-token'
 
 beforeAll(async () => {
@@ -38,12 +41,17 @@ beforeAll(async () => {
     })
     return 'ok'
   })
+  cache = createCache()
+  app.get<{ Params: { id: string } }>('/real-cache/:id', async (request) =>
+    cache.getOrSet(`item:${request.params.id}`, async () => ({ id: request.params.id })),
+  )
   app.get('/fails', async () => {
     throw new Error('boom')
   })
   await app.ready()
 })
 afterAll(async () => {
+  await cache.close()
   await app.close()
   await testDb.close()
 })
@@ -65,6 +73,24 @@ describe('Server-Timing', () => {
     )
     expect(db?.description).toBe('2 queries')
     expect(db?.durationMs).toBeGreaterThan(0)
+  })
+
+  it("names the cache tier from the real cache core's events", async () => {
+    const cacheEntry = async () => {
+      const response = await app.inject({ url: '/real-cache/7' })
+      expect(response.json()).toEqual({ id: '7' })
+      return parseServerTiming(response.headers['server-timing'] as string).find(
+        (entry) => entry.name === 'cache',
+      )
+    }
+    expect((await cacheEntry())?.description).toBe('miss-l1')
+    expect((await cacheEntry())?.description).toBe('hit-l1')
+    // A layer's own cache timing wins over the event-derived one.
+    const explicit = await app.inject({ url: '/cached' })
+    const entries = parseServerTiming(explicit.headers['server-timing'] as string)
+    expect(entries.filter((entry) => entry.name === 'cache')).toEqual([
+      { name: 'cache', durationMs: 0.25, description: 'hit-l1' },
+    ])
   })
 
   it('is on every response, including 404s, errors and string payloads', async () => {

@@ -3,8 +3,9 @@ import diagnostics from 'node:diagnostics_channel'
 import { afterEach, describe, expect, it } from 'vitest'
 
 import { parsePrometheusText, sampleValue } from './helpers/prometheus-text.js'
+import { createCache } from '../../../src/cache/index.js'
 import { publishDbQuery } from '../../../src/profiling/db-query-event.js'
-import { HotpathMetrics } from '../../../src/profiling/metrics.js'
+import { cacheStatsSource, HotpathMetrics } from '../../../src/profiling/metrics.js'
 
 let metrics: HotpathMetrics | undefined
 afterEach(() => metrics?.close())
@@ -114,6 +115,49 @@ describe('HotpathMetrics', () => {
     expect(
       sampleValue(samples, 'hotpath_cache_requests_total', { namespace: 'users', result: 'stale' }),
     ).toBe(1)
+  })
+
+  it('reads per-namespace, per-tier counters from caches through cacheStatsSource', async () => {
+    const tiers = (hits: number) => ({ hits, misses: 1, stale: 0 })
+    const root = { name: '', stats: () => ({ l1: tiers(3), l2: tiers(1) }) }
+    const users = { name: 'users', stats: () => ({ l1: tiers(8), l2: tiers(2) }) }
+    metrics = new HotpathMetrics({ cacheStats: cacheStatsSource(root, users) })
+    const samples = parsePrometheusText(await metrics.metrics())
+    const hits = (tier: string, namespace: string) =>
+      sampleValue(samples, 'hotpath_cache_requests_total', { tier, namespace, result: 'hit' })
+    expect([hits('l1', 'root'), hits('l2', 'root'), hits('l1', 'users'), hits('l2', 'users')]).toEqual([
+      3, 1, 8, 2,
+    ])
+  })
+
+  it('follows a real cache: events by default, stats() through cacheStatsSource', async () => {
+    const cache = createCache()
+    try {
+      const users = cache.namespace('users')
+      metrics = new HotpathMetrics()
+      const fromStats = new HotpathMetrics({ cacheStats: cacheStatsSource(cache), cacheEvents: false })
+      try {
+        await users.getOrSet('1', async () => 'a')
+        await users.get('1')
+        await users.get('1')
+        const events = parsePrometheusText(await metrics.metrics())
+        expect(sampleValue(events, 'hotpath_cache_requests_total', { tier: 'l1', result: 'hit' })).toBe(2)
+        expect(sampleValue(events, 'hotpath_cache_requests_total', { tier: 'l1', result: 'miss' })).toBe(1)
+        expect(sampleValue(events, 'hotpath_cache_loader_duration_seconds_count')).toBe(1)
+        const stats = parsePrometheusText(await fromStats.metrics())
+        expect(
+          sampleValue(stats, 'hotpath_cache_requests_total', {
+            namespace: 'root',
+            tier: 'l1',
+            result: 'hit',
+          }),
+        ).toBe(2)
+      } finally {
+        fromStats.close()
+      }
+    } finally {
+      await cache.close()
+    }
   })
 
   it('rejects a bad prefix naming the option', () => {
