@@ -900,6 +900,9 @@ export class CacheCore {
     const sub = l2.subscriber()
     const listener = (raw: string): void => this.#onMessage(raw)
     sub.on('ready', () => this.#heartbeatNow())
+    // Messages published while the subscriber is away are lost for good: stop trusting L1 at once,
+    // the next own heartbeat after resubscribing resynchronises it.
+    for (const event of ['error', 'reconnecting', 'end']) sub.on(event, () => this.#channelDown())
     void (async () => {
       try {
         if (!sub.isOpen) await sub.connect()
@@ -912,6 +915,15 @@ export class CacheCore {
     const interval = Math.max(10, Math.floor(this.options.l1TrustTimeout / HEARTBEATS_PER_TRUST_WINDOW))
     this.#heartbeat = setInterval(() => this.#heartbeatNow(), interval)
     this.#heartbeat.unref()
+  }
+
+  #channelDown(): void {
+    if (this.trustedUntil === 0) return
+    this.trustedUntil = 0
+    if (!this.#trustLost) {
+      this.#trustLost = true
+      this.emit('coherence', { state: 'lost' })
+    }
   }
 
   #heartbeatNow(): void {

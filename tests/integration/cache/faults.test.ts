@@ -1,3 +1,4 @@
+import { createClient } from 'redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createCache, type Cache } from '../../../src/cache/index.js'
 import { redisStore } from '../../../src/cache/stores/redis/index.js'
@@ -145,6 +146,31 @@ describe.runIf(hasRedis)('fail-safe against a Redis that dies or freezes', () =>
     await b.namespace('ns').set('x', 1)
     await a.invalidateNamespace('ns')
     await until(async () => (await b.namespace('ns').get('x')) === undefined, 'namespace bump after restart')
+  })
+
+  it('a dropped subscriber connection (messages lost) makes L1 untrusted until resynchronised', async () => {
+    await until(() => a.stats().l1Trusted && b.stats().l1Trusted, 'trust before the drop')
+    await a.set('lost', 'v1')
+    expect(await b.get('lost')).toBe('v1')
+    await until(async () => (await b.getEntry('lost'))?.source === 'hit-l1', 'B holds v1 in L1')
+    const coherence: string[] = []
+    b.on('coherence', (e) => coherence.push(e.state))
+    const admin = createClient({ url: redis.url })
+    await admin.connect()
+    try {
+      await admin.sendCommand(['CLIENT', 'KILL', 'TYPE', 'pubsub'])
+      // Published while B's subscriber is away: B never receives this message.
+      await a.set('lost', 'v2')
+    } finally {
+      admin.destroy()
+    }
+    // Within the bound B serves v2 (L2, after resynchronisation), never its stale L1 copy.
+    await sleep(400)
+    expect(await b.get('lost')).toBe('v2')
+    await until(() => b.stats().l1Trusted, 'trust after resubscribing')
+    expect(await b.get('lost')).toBe('v2')
+    expect(coherence).toContain('lost')
+    expect(coherence).toContain('resynced')
   })
 
   it('no unhandled rejection happened', async () => {
