@@ -91,7 +91,7 @@ export function registerExportCommand(program: Command): void {
         await database.close()
         throw new InvalidArgumentError('--via copy needs a PostgreSQL database and --format csv.')
       }
-      const handle = exportDb.acquire()
+      const handle = await exportDb.acquire()
       const controller = new AbortController()
       const onSignal = () => controller.abort()
       process.once('SIGINT', onSignal)

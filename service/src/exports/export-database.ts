@@ -1,10 +1,7 @@
-import BetterSqlite3 from 'better-sqlite3'
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely'
 import type pg from 'pg'
-import Cursor from 'pg-cursor'
 
 import type { ServiceDatabase } from '../db/create-database.js'
-import type { Database, Db, Dialect } from '../db/database.js'
+import type { Db, Dialect } from '../db/database.js'
 
 /** A database handle held for the length of one export. */
 export interface ExportHandle {
@@ -21,51 +18,24 @@ export interface ExportDatabase {
   /** Short queries (the data version for the ETag). */
   readonly db: Db
   /** A handle to stream one export from. */
-  acquire(): ExportHandle
+  acquire(): Promise<ExportHandle>
 }
 
 /**
- * Build the export side of the service database.
- *
- * - PostgreSQL: a second Kysely over the service's pool whose dialect has `cursor: Cursor`
- *   (pg-cursor), which `.stream()` needs; each export takes one pooled connection. It is never
- *   destroyed, since that would end the shared pool.
- * - SQLite file: a fresh read-only better-sqlite3 handle per export. Kysely's SQLite driver runs one
- *   query at a time on its single connection, so streaming on the service's own handle would hold
- *   every other query of the API for the whole export; in WAL mode a second reader runs beside it.
- * - SQLite `:memory:`: only the service's handle can see the data, so exports share it.
+ * The export side of the service database, on top of `database.openReader()`: on an SQLite file a
+ * separate read-only connection per export (Kysely runs one query at a time on its single SQLite
+ * connection, so a stream there would hold every other request for the whole export); on
+ * PostgreSQL the service's Kysely, whose dialect has `cursor: Cursor` for `.stream()`, each export
+ * taking one pooled connection; plus the raw pool for the COPY path.
  */
 export function createExportDatabase(database: ServiceDatabase): ExportDatabase {
-  const raw = database.raw
-  if (raw.dialect === 'postgres') {
-    const streaming = new Kysely<Database>({
-      dialect: new PostgresDialect({ pool: raw.pool, cursor: Cursor }),
-    })
-    return {
-      dialect: 'postgres',
-      pool: raw.pool,
-      db: database.db,
-      acquire: () => ({ db: streaming, release: () => {} }),
-    }
-  }
-  const sqlite = raw.sqlite
-  if (sqlite.memory) {
-    return {
-      dialect: 'sqlite',
-      pool: undefined,
-      db: database.db,
-      acquire: () => ({ db: database.db, release: () => {} }),
-    }
-  }
-  const filename = sqlite.name
   return {
-    dialect: 'sqlite',
-    pool: undefined,
+    dialect: database.dialect,
+    pool: database.raw.dialect === 'postgres' ? database.raw.pool : undefined,
     db: database.db,
-    acquire: () => {
-      const handle = new BetterSqlite3(filename, { readonly: true, fileMustExist: true })
-      const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: handle }) })
-      return { db, release: () => void db.destroy().catch(() => {}) }
+    acquire: async () => {
+      const reader = await database.openReader()
+      return { db: reader.db, release: () => void reader.close().catch(() => {}) }
     },
   }
 }

@@ -89,6 +89,12 @@ interface ResolvedOptions {
 
 type Query = Record<string, unknown>
 
+/** A started export: its byte stream and what to give back once the stream has closed. */
+interface Produced {
+  stream: Readable & { byteCount: number; rowCount?: number }
+  release?: () => void
+}
+
 function resolveOptions(options: ExportRoutesOptions): ResolvedOptions {
   if (options.database === undefined) throw new TypeError('exportRoutes: option "database" is required')
   const positive = (name: string, value: number | undefined, fallback: number, min = 1): number => {
@@ -137,20 +143,20 @@ export const exportRoutes: FastifyPluginAsync<ExportRoutesOptions> = async (app,
 
   const methods: ('GET' | 'HEAD')[] = ['GET', 'HEAD']
 
-  const startExport = (
+  const startExport = async (
     request: FastifyRequest,
     reply: FastifyReply,
     route: string,
     source: ExportSummary['source'],
-    produce: () => { stream: Readable & { byteCount: number; rowCount?: number }; release?: () => void },
-  ): FastifyReply => {
+    produce: () => Promise<Produced> | Produced,
+  ): Promise<FastifyReply> => {
     if (running >= resolved.maxConcurrentExports) throw new ExportBusyError(resolved.maxConcurrentExports)
     const encoding = negotiateEncoding(request.headers['accept-encoding']) ?? 'identity'
     running++
     const started = performance.now()
-    let produced: ReturnType<typeof produce>
+    let produced: Produced
     try {
-      produced = produce()
+      produced = await produce()
     } catch (error) {
       running--
       throw error
@@ -238,8 +244,8 @@ export const exportRoutes: FastifyPluginAsync<ExportRoutesOptions> = async (app,
       reply,
       route,
       exportDb.dialect === 'postgres' ? 'postgres-cursor' : 'sqlite',
-      () => {
-        const handle: ExportHandle = exportDb.acquire()
+      async () => {
+        const handle: ExportHandle = await exportDb.acquire()
         try {
           const rows = kyselySource<ItemExportRow>(itemsQuery(handle.db, filter, columns), {
             batchSize: resolved.batchSize,
