@@ -7,6 +7,7 @@ import { BlockingDetector } from '../profiling/blocking-detector.js'
 import { isCpuProfile, summarizeProfile, formatProfileSummary } from '../profiling/cpu-profile.js'
 import { isProfiling, startCpuProfile, type RunningProfile } from '../profiling/cpu-profiler.js'
 import {
+  DEFAULT_BLOCKING_THRESHOLD_MS,
   DEFAULT_MAX_PROCESS_PROFILE_MS,
   DEFAULT_MAX_REQUEST_PROFILE_MS,
   DEFAULT_N_PLUS_ONE_THRESHOLD,
@@ -40,7 +41,7 @@ export interface ProfilingOptions {
   /**
    * Token an admin presents as `Authorization: Bearer <token>` or `X-Hotpath-Admin-Token`.
    * Requests without it are served as if profiling did not exist.
-   * @default undefined (required when `enabled`)
+   * @default undefined (required when `enabled`; at least 8 characters)
    */
   adminToken?: string
   /**
@@ -149,7 +150,10 @@ function resolve(options: ProfilingOptions): ResolvedProfilingOptions {
     blocking:
       options.blocking === false
         ? null
-        : { threshold: options.blocking?.threshold ?? '100ms', interval: options.blocking?.interval },
+        : {
+            threshold: options.blocking?.threshold ?? DEFAULT_BLOCKING_THRESHOLD_MS,
+            interval: options.blocking?.interval,
+          },
   })
 }
 

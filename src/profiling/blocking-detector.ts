@@ -1,5 +1,5 @@
 import { DEFAULT_BLOCKING_INTERVAL_MS, DEFAULT_BLOCKING_THRESHOLD_MS } from './defaults.js'
-import { takeRecentRequestContexts, watchEndedRequests } from './request-context.js'
+import { forgetEndedRequests, takeRecentRequestContexts, watchEndedRequests } from './request-context.js'
 import { parseDuration, type Duration } from '../util/duration.js'
 
 /** An event-loop stall the {@link BlockingDetector} saw. */
@@ -51,7 +51,7 @@ export class BlockingDetector {
   start(): void {
     if (this.timer !== null) return
     watchEndedRequests(true)
-    takeRecentRequestContexts()
+    forgetEndedRequests()
     this.last = performance.now()
     this.timer = setInterval(() => this.tick(), this.intervalMs)
     this.timer.unref()
@@ -68,9 +68,13 @@ export class BlockingDetector {
     const now = performance.now()
     const delayMs = now - this.last - this.intervalMs
     this.last = now
-    const recent = takeRecentRequestContexts()
-    if (delayMs <= this.thresholdMs) return
-    const routes = [...new Set(recent.map((context) => `${context.method} ${context.route}`))]
+    if (delayMs <= this.thresholdMs) {
+      forgetEndedRequests()
+      return
+    }
+    const routes = [
+      ...new Set(takeRecentRequestContexts().map((context) => `${context.method} ${context.route}`)),
+    ]
     this.onStall({ delayMs, routes })
   }
 }

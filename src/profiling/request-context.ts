@@ -175,6 +175,11 @@ export function takeRecentRequestContexts(): RequestContext[] {
   return recent
 }
 
+/** @internal Drop the ended requests remembered so far (a tick without a stall). */
+export function forgetEndedRequests(): void {
+  if (endedSinceMark !== null) endedSinceMark.length = 0
+}
+
 /** @internal Start or stop remembering ended requests between {@link takeRecentRequestContexts} calls. */
 export function watchEndedRequests(watch: boolean): void {
   endedWatchers += watch ? 1 : -1
