@@ -27,6 +27,11 @@ export class CircuitBreaker {
     return this.#state
   }
 
+  /** True while open and still within its open duration (calls are refused without a probe). */
+  refusing(): boolean {
+    return this.#state === 'open' && Date.now() - this.#openedAt < this.#options.duration
+  }
+
   /** Whether a call may go through now; in half-open state only one probe at a time may. */
   allow(): boolean {
     if (this.#state === 'closed') return true

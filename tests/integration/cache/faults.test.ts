@@ -4,7 +4,7 @@ import { createCache, type Cache } from '../../../src/cache/index.js'
 import { redisStore } from '../../../src/cache/stores/redis/index.js'
 import { CacheStoreError } from '../../../src/errors.js'
 import { hasRedis } from '../../helpers/services.js'
-import { DedicatedRedis, sleep, uniquePrefix, untilTrusted } from './helpers.js'
+import { DedicatedRedis, freePort, sleep, uniquePrefix, untilTrusted } from './helpers.js'
 
 const TIMEOUT = 200
 /** Far above every timeout involved: a call still pending after this is hanging. */
@@ -171,6 +171,42 @@ describe.runIf(hasRedis)('fail-safe against a Redis that dies or freezes', () =>
     expect(await b.get('lost')).toBe('v2')
     expect(coherence).toContain('lost')
     expect(coherence).toContain('resynced')
+  })
+
+  it('Redis unreachable from the start: getOrSet serves the loader, nothing hangs, it connects later', async () => {
+    const late = new DedicatedRedis()
+    late.port = await freePort()
+    const cache = createCache({
+      prefix,
+      l1TrustTimeout: 400,
+      l2: redisStore({
+        url: late.url,
+        timeout: TIMEOUT,
+        breakerThreshold: 2,
+        breakerDuration: 200,
+        maxReconnectDelay: 100,
+      }),
+    })
+    try {
+      for (let i = 0; i < 5; i++) {
+        expect(await settles(cache.getOrSet(`boot${i}`, () => i))).toEqual({ ok: true, value: i })
+      }
+      expect(cache.stats().l2.errors).toBeGreaterThan(0)
+      await late.start(late.port)
+      await until(() => cache.stats().l1Trusted, 'trust once Redis is up')
+      await until(async () => {
+        try {
+          await cache.set('boot', 'ok')
+          return true
+        } catch {
+          return false
+        }
+      }, 'writes once Redis is up')
+      expect((await cache.getEntry('boot'))?.entry.value).toBe('ok')
+    } finally {
+      await cache.close()
+      await late.kill()
+    }
   })
 
   it('no unhandled rejection happened', async () => {

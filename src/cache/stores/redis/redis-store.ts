@@ -277,6 +277,9 @@ export class RedisStore implements Store {
   }
 
   async #runAfterConnect<T>(operation: string, args: readonly RedisArg[], buffers: boolean): Promise<T> {
+    if (this.#breaker.refusing()) {
+      throw new CacheStoreError(operation, 'the circuit breaker is open (Redis is failing)')
+    }
     let timer: NodeJS.Timeout | undefined
     await Promise.race([
       this.connect(),
@@ -285,7 +288,12 @@ export class RedisStore implements Store {
       }),
     ])
     clearTimeout(timer)
-    if (!this.#connected) throw new CacheStoreError(operation, 'not connected to Redis')
+    if (!this.#connected) {
+      this.#breaker.failure()
+      const failure = new CacheStoreError(operation, 'not connected to Redis')
+      this.hooks.onError?.(operation, failure)
+      throw failure
+    }
     return this.#run<T>(operation, args, buffers)
   }
 
