@@ -8,6 +8,9 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Command } from 'commander'
 import { HotpathError } from '../src/errors.js'
+import { registerBenchCommand } from './commands/bench.js'
+import { registerExportCommand } from './commands/export.js'
+import { registerProfileCommand } from './commands/profile.js'
 import { registerSeedCommand } from './commands/seed.js'
 import { registerServeCommand } from './commands/serve.js'
 
@@ -30,6 +33,9 @@ const program = new Command('hotpath')
 
 registerServeCommand(program)
 registerSeedCommand(program)
+registerExportCommand(program)
+registerBenchCommand(program)
+registerProfileCommand(program)
 
 try {
   await program.parseAsync(process.argv)
