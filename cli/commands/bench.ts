@@ -147,12 +147,11 @@ export function registerBenchCommand(program: Command): void {
     .option('--html <file>', 'write a self-contained HTML report with charts')
     .option('--no-progress', 'do not draw a progress bar')
     .option('--no-server-facts', 'do not read X-Cache / Server-Timing from responses (saves client CPU)')
-    .action(async (targets: string[], flags: BenchFlags, command: Command) => {
+    .action(async (targets: string[], flags: BenchFlags) => {
       process.exitCode = await benchCommand(
         targets,
         { ...flags, budget: flags.budget ?? DEFAULT_BUDGET },
         defaultIo(),
-        command,
       )
     })
   bench
@@ -233,27 +232,31 @@ function createProgress(io: BenchIo, enabled: boolean) {
     update(label: string, phase: BenchPhase, elapsedMs: number, totalMs: number, responses: number) {
       const name = `${label} ${phase}`
       if (!started || name !== lastLabel) {
-        if (started) bar.stop()
+        if (started) {
+          bar.update(bar.getTotal())
+          bar.stop()
+        }
         bar.start(Math.max(1, Math.round(totalMs)), 0, { label: name, responses: 0 })
         started = true
         lastLabel = name
       }
-      bar.update(Math.round(elapsedMs), { responses: responses.toLocaleString('en-US') })
+      // wrk reports nothing until it exits: show the count only when the engine streams it.
+      bar.update(Math.round(elapsedMs), {
+        responses: responses > 0 ? responses.toLocaleString('en-US') : '…',
+      })
     },
     stop() {
-      if (started) bar.stop()
+      if (started) {
+        bar.update(bar.getTotal())
+        bar.stop()
+      }
       started = false
     },
   }
 }
 
 /** `hotpath bench [targets...]`. Returns the exit code. */
-export async function benchCommand(
-  targetArgs: string[],
-  flags: BenchFlags,
-  io: BenchIo,
-  _command?: Command,
-): Promise<number> {
+export async function benchCommand(targetArgs: string[], flags: BenchFlags, io: BenchIo): Promise<number> {
   let checks: BudgetCheck[] | null
   let targets: { name: string; url: string; scenario: ResolvedScenario }[]
   try {
