@@ -147,6 +147,11 @@ export function registerBenchCommand(program: Command): void {
     .option('--html <file>', 'write a self-contained HTML report with charts')
     .option('--no-progress', 'do not draw a progress bar')
     .option('--no-server-facts', 'do not read X-Cache / Server-Timing from responses (saves client CPU)')
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 budget met, 1 budget violated, 2 invalid input, 3 the run failed (nothing answered).\n' +
+        'Example: hotpath bench http://127.0.0.1:3000/items/{id} --ids 1..1000 --dist zipf -c 50 -d 10s',
+    )
     .action(async (targets: string[], flags: BenchFlags) => {
       process.exitCode = await benchCommand(
         targets,
