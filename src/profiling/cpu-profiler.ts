@@ -2,6 +2,7 @@ import { Session } from 'node:inspector/promises'
 
 import { DEFAULT_SAMPLING_INTERVAL_US } from './defaults.js'
 import type { CpuProfile } from './cpu-profile.js'
+import { remapSourcePositions } from './source-positions.js'
 import { ProfilerBusyError } from '../errors.js'
 
 /** A running CPU profile; {@link stop} ends it and returns the profile. */
@@ -41,7 +42,7 @@ export async function startCpuProfile(
       stopped ??= (async () => {
         try {
           const { profile } = await session.post('Profiler.stop')
-          return profile as unknown as CpuProfile
+          return remapSourcePositions(profile as unknown as CpuProfile)
         } finally {
           session.disconnect()
           if (running === handle) running = null

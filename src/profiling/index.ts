@@ -15,6 +15,7 @@ export {
   type SummarizeOptions,
 } from './cpu-profile.js'
 export { startCpuProfile, isProfiling, type RunningProfile } from './cpu-profiler.js'
+export { remapSourcePositions } from './source-positions.js'
 export { ProfileStore, isProfileId, type ProfileInfo, type ProfileStoreOptions } from './profile-store.js'
 export {
   RequestContext,
