@@ -24,42 +24,47 @@ export type FastLaneHandler = (req: IncomingMessage, res: ServerResponse) => Pro
  * })
  */
 export function createFastLane(responses: ResponseCache): FastLaneHandler {
-  return async (req, res) => {
+  return (req, res) => {
     const method = req.method
-    if (method !== 'GET' && method !== 'HEAD') return false
+    if (method !== 'GET' && method !== 'HEAD') return NO
     const headers = req.headers
-    if (headers.authorization !== undefined || headers.cookie !== undefined) return false
+    if (headers.authorization !== undefined || headers.cookie !== undefined) return NO
     const url = req.url
-    if (url === undefined) return false
-    const path = normalizePath(url)
-    if (path === undefined) return false
-    const route = responses.routeFor(path)
-    if (!route) return false
+    if (url === undefined) return NO
+    const queryAt = url.indexOf('?')
+    let path: string | undefined = queryAt === -1 ? url : url.slice(0, queryAt)
+    // Without '%' the raw path is already in normal form.
+    if (path.includes('%')) path = normalizePath(path)
+    const route = path === undefined ? undefined : responses.routeFor(path)
+    if (!route) return NO
     const normalized = normalizeUrl(url, route.query, { staticFiles: route.staticFiles })
-    if (!normalized.ok) return false
+    if (!normalized.ok) return NO
     const key = responses.keyFor({
       method: 'GET',
       url: normalized.url,
-      vary: varyKey(headers, route.vary),
+      vary: route.vary.length === 0 ? '' : varyKey(headers, route.vary),
       format: route.negotiate ? negotiateFormat(headers.accept) : 'json',
     })
-    const hit = await responses.lookup(key)
-    if (!hit || !hit.fresh || !hit.stored.public || hit.stored.private) return false
-    const answer = answerFromStored(
-      hit.stored,
-      hit.entry.etag,
-      hit.entry.createdAt,
-      { method, headers },
-      Date.now(),
-      hit.source,
-    )
-    if (answer.status === 412) return false
-    const raw = answer.rawHeaders.slice()
-    if (answer.cacheControl) raw.push('cache-control', answer.cacheControl)
-    if (answer.xCache) raw.push('x-cache', answer.xCache)
-    res.writeHead(answer.status, raw)
-    res.end(answer.body)
-    responses.recordFastLaneHit(key, answer.status)
-    return true
+    return responses.lookup(key).then((hit) => {
+      if (!hit || !hit.fresh || !hit.stored.public || hit.stored.private) return false
+      const answer = answerFromStored(
+        hit.stored,
+        hit.entry.etag,
+        hit.entry.createdAt,
+        { method, headers },
+        Date.now(),
+        hit.source,
+      )
+      if (answer.status === 412) return false
+      const raw = answer.rawHeaders.slice()
+      if (answer.cacheControl) raw.push('cache-control', answer.cacheControl)
+      if (answer.xCache) raw.push('x-cache', answer.xCache)
+      res.writeHead(answer.status, raw)
+      res.end(answer.body)
+      responses.recordFastLaneHit(key, answer.status)
+      return true
+    })
   }
 }
+
+const NO: Promise<boolean> = Promise.resolve(false)

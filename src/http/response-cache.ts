@@ -4,7 +4,7 @@
  */
 import { createHash } from 'node:crypto'
 import diagnostics from 'node:diagnostics_channel'
-import type { Cache, CacheEntry, CacheSource } from '../cache/types.js'
+import type { Cache, CacheEntry, CacheSource, EntryResult } from '../cache/types.js'
 import { InvalidOptionError } from '../errors.js'
 import type { Duration } from '../util/duration.js'
 import { parseDuration } from '../util/duration.js'
@@ -187,22 +187,31 @@ export class ResponseCache {
    * Look a key up. An entry invalidated by a tag or path (stale before its `freshUntil`) is a miss:
    * after a write, the old response is never served.
    */
-  async lookup(key: string, now = Date.now()): Promise<LookupResult | undefined> {
-    let result
+  lookup(key: string, now = Date.now()): Promise<LookupResult | undefined> {
+    // Plain promise chaining (no async frame): this is the hot path of every hit.
+    let pending: Promise<EntryResult<StoredResponse> | undefined>
     try {
-      result = await this.cache.getEntry<StoredResponse>(key)
+      pending = this.cache.getEntry<StoredResponse>(key)
     } catch (error) {
-      this.counters.errors++
-      this.#onError(error, 'lookup')
-      return undefined
+      return Promise.resolve(this.#lookupFailed(error))
     }
-    if (!result) return undefined
-    const { entry, source } = result
-    const fresh = source !== 'stale' && now < entry.freshUntil
-    if (!fresh && entry.freshUntil > now) return undefined
-    const stored = asStored(entry.value)
-    if (!stored) return undefined
-    return { stored, entry, source, fresh }
+    return pending.then(
+      (result) => {
+        if (!result) return undefined
+        const { entry, source } = result
+        const fresh = source !== 'stale' && now < entry.freshUntil
+        if (!fresh && entry.freshUntil > now) return undefined
+        const stored = asStored(entry.value)
+        return stored && { stored, entry, source, fresh }
+      },
+      (error: unknown) => this.#lookupFailed(error),
+    )
+  }
+
+  #lookupFailed(error: unknown): undefined {
+    this.counters.errors++
+    this.#onError(error, 'lookup')
+    return undefined
   }
 
   /** Build the stored form of a response (compressing once) and write it. */

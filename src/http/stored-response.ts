@@ -117,10 +117,11 @@ function prepare(stored: StoredResponse, etag: string): Prepared {
       coding,
       body,
       etag: codedTag,
-      full: Object.freeze(full),
-      fullRaw: Object.freeze(fullRaw),
-      notModified: Object.freeze(notModified),
-      notModifiedRaw: Object.freeze(Object.entries(notModified).flat()),
+      // Not frozen: V8 copies frozen arrays on a slow path (10x slower `slice()` measured here).
+      full,
+      fullRaw,
+      notModified,
+      notModifiedRaw: Object.entries(notModified).flat(),
     }
   }
   const result: Prepared = {
@@ -215,7 +216,7 @@ export function answerFromStored(
   }
 }
 
-const EMPTY: Readonly<Record<string, string>> = Object.freeze({})
+const EMPTY: Readonly<Record<string, string>> = {}
 
 function acceptable(p: Prepared, request: AnswerRequest): ContentCoding[] {
   const ae = request.headers['accept-encoding']
