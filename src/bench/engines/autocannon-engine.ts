@@ -1,5 +1,5 @@
 import type { IncomingHttpHeaders } from 'node:http'
-import autocannon from 'autocannon'
+import type autocannon from 'autocannon'
 import { BenchEngineError } from '../../errors.js'
 import { summarizeClientCpu } from '../cpu.js'
 import { createRequestPlan } from '../request-plan.js'
@@ -20,6 +20,7 @@ interface RequestContext {
 export const autocannonEngine: BenchEngine = {
   name: 'autocannon',
   async run(options: EngineRunOptions): Promise<EngineRunResult> {
+    const autocannon = await loadAutocannon()
     const plan = createRequestPlan(options.scenario)
     const facts = createServerFactsCollector()
     const latencies = new LatencyRecorder()
@@ -124,6 +125,21 @@ export const autocannonEngine: BenchEngine = {
       client: summarizeClientCpu(cpuMs, durationMs, responses, 'process.cpuUsage'),
     }
   },
+}
+
+/** autocannon is loaded on first use, so that `hotpath` starts (and wrk works) without it. */
+async function loadAutocannon(): Promise<typeof autocannon> {
+  try {
+    return (await import('autocannon')).default
+  } catch (error) {
+    throw new BenchEngineError(
+      'autocannon',
+      'is not installed: npm install --save-dev autocannon, or use --engine wrk',
+      {
+        cause: error,
+      },
+    )
+  }
 }
 
 function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
