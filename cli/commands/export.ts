@@ -129,7 +129,7 @@ export function registerExportCommand(program: Command): void {
           )
           rowsDone = () => Math.max(0, lines - 1)
         } else {
-          const rows = kyselySource<ItemExportRow>(itemsQuery(handle.db, filter, columns), {
+          const rows = kyselySource<ItemExportRow>(itemsQuery(handle.db, exportDb.dialect, filter, columns), {
             batchSize: flags.batchSize,
           })
           const stream =

@@ -247,7 +247,7 @@ export const exportRoutes: FastifyPluginAsync<ExportRoutesOptions> = async (app,
       async () => {
         const handle: ExportHandle = await exportDb.acquire()
         try {
-          const rows = kyselySource<ItemExportRow>(itemsQuery(handle.db, filter, columns), {
+          const rows = kyselySource<ItemExportRow>(itemsQuery(handle.db, exportDb.dialect, filter, columns), {
             batchSize: resolved.batchSize,
           })
           const stream = format === 'csv' ? toCsv(rows, columns) : toNdjson(rows)

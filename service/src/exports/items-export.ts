@@ -1,7 +1,7 @@
 import { sql, type CompiledQuery } from 'kysely'
 
-import { pgNeutralizeFormula } from '../../../src/stream/index.js'
-import type { Db } from '../db/database.js'
+import { pgNeutralizeFormula, type StreamableQuery } from '../../../src/stream/index.js'
+import type { Db, Dialect } from '../db/database.js'
 
 /** Columns a client may ask for, in their default order. */
 export const ITEM_EXPORT_COLUMNS = [
@@ -25,8 +25,18 @@ export interface ItemsExportFilter {
 
 export type ItemExportRow = Partial<Record<ItemExportColumn, string | number>>
 
-/** `SELECT <columns> FROM items WHERE <filter> ORDER BY id`, ready to `.stream()`. */
-export function itemsQuery(db: Db, filter: ItemsExportFilter, columns: readonly ItemExportColumn[]) {
+/**
+ * `SELECT <columns> FROM items WHERE <filter> ORDER BY id`, ready to `.stream()`. On PostgreSQL,
+ * `updated_at` is formatted in SQL exactly like `Date#toISOString`: the pool's timestamp parser
+ * (text → Date → ISO string) was about 15% of a cursor export's CPU.
+ */
+export function itemsQuery(
+  db: Db,
+  dialect: Dialect,
+  filter: ItemsExportFilter,
+  columns: readonly ItemExportColumn[],
+): StreamableQuery<ItemExportRow> {
+  if (dialect === 'postgres') return pgItemsQuery(db, filter, columns, false)
   let query = db.selectFrom('items').select(columns).orderBy('id')
   if (filter.category !== undefined) query = query.where('category', '=', filter.category)
   if (filter.since !== undefined) query = query.where('updated_at', '>=', filter.since.toISOString())
@@ -35,8 +45,8 @@ export function itemsQuery(db: Db, filter: ItemsExportFilter, columns: readonly 
 
 /**
  * The same query for PostgreSQL's COPY: text columns neutralised in SQL (COPY cannot run the
- * JavaScript cell encoder) and `updated_at` formatted exactly like `Date#toISOString`, so both
- * PostgreSQL paths produce the same cells.
+ * JavaScript cell encoder) and `updated_at` as ISO 8601, so both PostgreSQL paths produce the
+ * same cells.
  */
 export function itemsCopyQuery(
   db: Db,
@@ -44,6 +54,15 @@ export function itemsCopyQuery(
   columns: readonly ItemExportColumn[],
   neutralizeFormulas: boolean,
 ): CompiledQuery {
+  return pgItemsQuery(db, filter, columns, neutralizeFormulas).compile()
+}
+
+function pgItemsQuery(
+  db: Db,
+  filter: ItemsExportFilter,
+  columns: readonly ItemExportColumn[],
+  neutralizeFormulas: boolean,
+) {
   const selections = columns.map((column) => {
     if (column === 'updated_at') {
       return sql<string>`to_char(${sql.ref(column)} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`.as(
@@ -59,7 +78,7 @@ export function itemsCopyQuery(
   let query = db.selectFrom('items').select(selections).orderBy('id')
   if (filter.category !== undefined) query = query.where('category', '=', filter.category)
   if (filter.since !== undefined) query = query.where('updated_at', '>=', filter.since.toISOString())
-  return query.compile()
+  return query
 }
 
 /** Row count and newest `updated_at` of the filtered items: the data version behind the ETag. */
