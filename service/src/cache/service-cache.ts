@@ -1,0 +1,222 @@
+/**
+ * The reference service's data cache: one Hotpath cache (memory L1 always, Redis L2 + coherence
+ * when `REDIS_URL` is set) and the keys, versions and invalidations of each cached read.
+ *
+ * Write paths (the routes, a write strategy) call `itemWritten` / `itemDeleted` / `userChanged`
+ * after the database accepted the change; reads go through `item`, `itemList`, `search` and
+ * `userPosts`, which are cache-aside (`getOrSetEntry`) over a loader the caller gives.
+ */
+import { createCache } from '../../../src/cache/create-cache.js'
+import { keyTemplate } from '../../../src/cache/keys.js'
+import { memoryStore } from '../../../src/cache/stores/memory/memory-store.js'
+import { redisStore } from '../../../src/cache/stores/redis/index.js'
+import type { Cache, CacheSource } from '../../../src/cache/types.js'
+import { parseDuration, type Duration } from '../../../src/util/duration.js'
+import type { Item, ItemSort } from '../items/schemas.js'
+import type { PostPage } from '../posts/repository.js'
+
+/** Fresh lifetime of cached reads. */
+export const DEFAULT_SERVICE_CACHE_TTL = 60_000
+/** How long an expired read may still be served (marked `stale`) while it is refreshed. */
+export const DEFAULT_SERVICE_CACHE_GRACE = 10_000
+/** Global key prefix of the service's cache. */
+export const DEFAULT_SERVICE_CACHE_PREFIX = 'hp'
+/** L1 byte budget. */
+export const DEFAULT_SERVICE_CACHE_L1_MAX_BYTES = 64 * 1024 * 1024
+
+/** Namespace names, one per cached read. */
+export const ITEMS_NAMESPACE = 'items'
+export const ITEM_LISTS_NAMESPACE = 'item-lists'
+export const SEARCH_NAMESPACE = 'search'
+export const POSTS_NAMESPACE = 'posts'
+
+const itemKey = keyTemplate<'id'>('{id}')
+const listKey = keyTemplate<'page' | 'size' | 'category' | 'sort'>(
+  'items:list:{page}:{size}:{category}:{sort}',
+)
+const searchKey = keyTemplate<'q' | 'limit'>('items:{q#}:{limit}')
+const postsKey = keyTemplate<'id' | 'page' | 'size'>('user:{id}:{page}:{size}')
+
+export interface ServiceCacheOptions {
+  /**
+   * Redis for the shared tier and the coherence channel; without it the cache is memory only.
+   * @default undefined
+   */
+  redisUrl?: string | undefined
+  /**
+   * Global key prefix (and coherence channel) in Redis; instances that must see each other's
+   * writes share it.
+   * @default 'hp'
+   */
+  prefix?: string
+  /** Fresh lifetime of cached reads. @default 60000 (1 minute) */
+  ttl?: Duration
+  /** Stale-while-revalidate / stale-if-error window after `ttl`. @default 10000 */
+  grace?: Duration
+  /** L1 byte budget. @default 64 MiB */
+  l1MaxBytes?: number
+  /** An existing cache to use instead of building one (not closed by `close()`). @default undefined */
+  cache?: Cache
+}
+
+/** A cached read: the value, where it came from, and the entry's strong ETag. */
+export interface CachedRead<T> {
+  readonly value: T
+  readonly source: CacheSource
+  readonly etag: string
+}
+
+export interface ItemListParams {
+  page: number
+  size: number
+  category?: string | undefined
+  sort?: ItemSort | undefined
+}
+
+/**
+ * The strong ETag of an item: its version plus its modification time, so that a re-created row
+ * with a reused id (SQLite) never matches the tag of the row that was deleted.
+ *
+ * @example
+ * itemEtag({ id: 1, version: 3, updatedAt: '2026-01-01T00:00:00.000Z', ... }) // '"v3-lfn3pbk0"'
+ */
+export function itemEtag(item: Pick<Item, 'version' | 'updatedAt'>): string {
+  const updated = Date.parse(item.updatedAt)
+  return `"v${item.version}-${Number.isNaN(updated) ? '0' : updated.toString(36)}"`
+}
+
+/** The `user:{id}` tag carried by everything cached about a user (their posts pages). */
+export function userTag(userId: number): string {
+  return `user:${userId}`
+}
+
+/**
+ * The service's cache. Build it once at startup with {@link createServiceCache}, close it on
+ * shutdown.
+ *
+ * @example
+ * const cache = createServiceCache({ redisUrl: config.redisUrl })
+ * const { value: item, source } = await cache.item(1, () => items.findById(1))
+ * await cache.itemWritten(updated) // after the database accepted the change
+ */
+export class ServiceCache {
+  /** The root cache; the HTTP response cache lives in its own namespace of it. */
+  readonly cache: Cache
+  readonly items: Cache
+  readonly itemLists: Cache
+  readonly searches: Cache
+  readonly posts: Cache
+  readonly #owned: boolean
+
+  constructor(cache: Cache, owned: boolean) {
+    this.cache = cache
+    this.#owned = owned
+    this.items = cache.namespace(ITEMS_NAMESPACE)
+    this.itemLists = cache.namespace(ITEM_LISTS_NAMESPACE)
+    this.searches = cache.namespace(SEARCH_NAMESPACE)
+    this.posts = cache.namespace(POSTS_NAMESPACE)
+  }
+
+  /**
+   * Cache-aside read of one item; `value` is `undefined` when the loader finds nothing (a not-found
+   * answer is never cached, so a create is visible at once). The entry is versioned by the item's
+   * `version`: a fill that read an older row can never replace a newer write.
+   */
+  async item(id: number, load: () => Promise<Item | undefined>): Promise<CachedRead<Item | undefined>> {
+    const result = await this.items.getOrSetEntry<Item | undefined>(itemKey({ id }), async (ctx) => {
+      const item = await load()
+      if (item !== undefined) {
+        ctx.setVersion(item.version)
+        ctx.setEtag(itemEtag(item))
+      }
+      return item
+    })
+    const value = result.entry.value
+    return { value, source: result.source, etag: value === undefined ? '' : result.entry.etag }
+  }
+
+  /** Cache-aside read of one page of items, in the list namespace every item write bumps. */
+  async itemList<T>(params: ItemListParams, load: () => Promise<T>): Promise<CachedRead<T>> {
+    const key = listKey({
+      page: params.page,
+      size: params.size,
+      category: params.category ?? '',
+      sort: params.sort ?? 'id',
+    })
+    return read(await this.itemLists.getOrSetEntry<T>(key, load))
+  }
+
+  /** Cache-aside search, keyed by a hash of the already normalised query. */
+  async search<T>(query: string, limit: number, load: () => Promise<T>): Promise<CachedRead<T>> {
+    return read(await this.searches.getOrSetEntry<T>(searchKey({ q: query, limit }), load))
+  }
+
+  /** Cache-aside page of a user's posts, tagged `user:{id}`. */
+  async userPosts(
+    userId: number,
+    page: number,
+    size: number,
+    load: () => Promise<PostPage>,
+  ): Promise<CachedRead<PostPage>> {
+    return read(
+      await this.posts.getOrSetEntry<PostPage>(postsKey({ id: userId, page, size }), load, {
+        tags: [userTag(userId)],
+      }),
+    )
+  }
+
+  /**
+   * An item was created or changed in the database: store the new row (version-checked, so an
+   * older concurrent write or fill loses) and drop every cached list and search result.
+   */
+  async itemWritten(item: Item): Promise<void> {
+    await Promise.all([
+      this.items.set(itemKey({ id: item.id }), item, { version: item.version, etag: itemEtag(item) }),
+      this.itemsChanged(),
+    ])
+  }
+
+  /** An item was deleted: drop its entry (revoking in-flight fills) and every list and search result. */
+  async itemDeleted(id: number): Promise<void> {
+    await Promise.all([this.items.delete(itemKey({ id })), this.itemsChanged()])
+  }
+
+  /** Lists and search results may contain any item: one O(1) namespace bump each. */
+  async itemsChanged(): Promise<void> {
+    await Promise.all([this.itemLists.invalidateNamespace(), this.searches.invalidateNamespace()])
+  }
+
+  /** A user or one of their posts changed: everything tagged `user:{id}` is invalid. */
+  async userChanged(userId: number): Promise<void> {
+    await this.cache.invalidateTags([userTag(userId)])
+  }
+
+  /** Closes the cache when this object built it. */
+  async close(): Promise<void> {
+    if (this.#owned) await this.cache.close()
+  }
+}
+
+function read<T>(result: { entry: { value: T; etag: string }; source: CacheSource }): CachedRead<T> {
+  return { value: result.entry.value, source: result.source, etag: result.entry.etag }
+}
+
+/**
+ * Build the service cache from its options: memory L1 always, Redis L2 (with cross-instance
+ * coherence) when `redisUrl` is set.
+ *
+ * @example
+ * const cache = createServiceCache({ redisUrl: process.env.REDIS_URL, ttl: '1m' })
+ * try { ... } finally { await cache.close() }
+ */
+export function createServiceCache(options: ServiceCacheOptions = {}): ServiceCache {
+  if (options.cache !== undefined) return new ServiceCache(options.cache, false)
+  const cache = createCache({
+    l1: memoryStore({ maxBytes: options.l1MaxBytes ?? DEFAULT_SERVICE_CACHE_L1_MAX_BYTES }),
+    ...(options.redisUrl === undefined ? {} : { l2: redisStore({ url: options.redisUrl }) }),
+    prefix: options.prefix ?? DEFAULT_SERVICE_CACHE_PREFIX,
+    ttl: parseDuration(options.ttl ?? DEFAULT_SERVICE_CACHE_TTL, 'ttl'),
+    grace: parseDuration(options.grace ?? DEFAULT_SERVICE_CACHE_GRACE, 'grace'),
+  })
+  return new ServiceCache(cache, true)
+}
