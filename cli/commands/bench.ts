@@ -200,7 +200,9 @@ async function writeOutputs(
   command: string,
   budget?: BudgetEvaluation,
 ): Promise<void> {
-  if (flags.json) await writeFile(flags.json, `${JSON.stringify(data, null, 2)}\n`)
+  // The budget verdict rides along in the JSON, so CI can read it without re-evaluating.
+  const json = budget ? { ...data, budget } : data
+  if (flags.json) await writeFile(flags.json, `${JSON.stringify(json, null, 2)}\n`)
   if (flags.html) {
     await writeFile(flags.html, renderHtmlReport(data, { command, ...(budget ? { budget } : {}) }))
   }

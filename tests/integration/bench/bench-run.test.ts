@@ -254,6 +254,7 @@ describe('hotpath bench CLI', () => {
     expect(run.stdout).toContain('budget    met')
     const saved = JSON.parse(await readFile(json, 'utf8')) as BenchResult
     expect(saved.kind).toBe('hotpath-bench-result')
+    expect((saved as BenchResult & { budget: { ok: boolean } }).budget.ok).toBe(true)
     expect(saved.requests.total).toBeGreaterThan(0)
     const page = await readFile(html, 'utf8')
     expect(page).toContain('<svg class="chart latency-chart"')
