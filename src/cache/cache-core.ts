@@ -570,7 +570,8 @@ export class CacheCore {
     const outcome = await this.read(ns, key, true)
     const entry = outcome.result?.entry ?? outcome.stale
     if (entry === undefined) return
-    const now = writeClock()
+    // Date.now(), not the write clock (which may run a fraction of a ms ahead): stale from now on.
+    const now = Date.now()
     if (entry.freshUntil <= now) return
     const expired: CacheEntry = Object.freeze({ ...entry, freshUntil: now })
     const l1Key = ns.l1Prefix + key

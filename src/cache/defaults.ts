@@ -19,8 +19,6 @@ export const MAX_KEY_COMPONENT_LENGTH = 128
 export const DEFAULT_L1_MAX_BYTES = 64 * 1024 * 1024
 /** Entries estimated above this size are not kept in L1. */
 export const DEFAULT_L1_MAX_ENTRY_BYTES = 1024 * 1024
-/** Upper bound on L1 item count, on top of the byte budget. */
-export const DEFAULT_L1_MAX_ITEMS = 1_000_000
 /** Fixed per-entry overhead on top of key and value (record, entry, tags array, etag, LRU slots); measured so that calculated bytes ~ heap bytes. */
 export const L1_ENTRY_OVERHEAD_BYTES = 400
 

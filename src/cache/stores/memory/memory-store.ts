@@ -1,11 +1,6 @@
 import { LRUCache } from 'lru-cache'
 import { InvalidOptionError } from '../../../errors.js'
-import {
-  DEFAULT_L1_MAX_BYTES,
-  DEFAULT_L1_MAX_ENTRY_BYTES,
-  DEFAULT_L1_MAX_ITEMS,
-  L1_ENTRY_OVERHEAD_BYTES,
-} from '../../defaults.js'
+import { DEFAULT_L1_MAX_BYTES, DEFAULT_L1_MAX_ENTRY_BYTES, L1_ENTRY_OVERHEAD_BYTES } from '../../defaults.js'
 import { estimateSize } from '../../entry.js'
 import type { CacheEntry } from '../../types.js'
 import type { Store, StoreFactory } from '../store.js'
@@ -15,14 +10,18 @@ export interface MemoryStoreOptions {
   maxBytes?: number
   /** Entries whose calculated size exceeds this are not stored. @default 1 MiB */
   maxEntryBytes?: number
-  /** Upper bound on the number of entries. @default 1_000_000 */
+  /**
+   * Optional bound on the number of entries on top of the byte budget. lru-cache preallocates
+   * its index for this many entries (about 36 bytes each, ~35 MB for a million), so leave it unset
+   * unless you want a count bound. @default undefined (bytes only)
+   */
   maxItems?: number
 }
 
 export interface ResolvedMemoryStoreOptions {
   readonly maxBytes: number
   readonly maxEntryBytes: number
-  readonly maxItems: number
+  readonly maxItems: number | undefined
 }
 
 /**
@@ -50,7 +49,7 @@ export function resolveMemoryStoreOptions(options: MemoryStoreOptions = {}): Res
       maxBytes,
       positiveInt('maxEntryBytes', options.maxEntryBytes, DEFAULT_L1_MAX_ENTRY_BYTES),
     ),
-    maxItems: positiveInt('maxItems', options.maxItems, DEFAULT_L1_MAX_ITEMS),
+    maxItems: options.maxItems === undefined ? undefined : positiveInt('maxItems', options.maxItems, 1),
   })
 }
 
@@ -78,7 +77,11 @@ export class MemoryStore implements Store {
 
   constructor(options: MemoryStoreOptions = {}) {
     this.options = resolveMemoryStoreOptions(options)
-    this.#lru = new LRUCache<string, L1Record>({ max: this.options.maxItems, maxSize: this.options.maxBytes })
+    this.#lru = new LRUCache<string, L1Record>(
+      this.options.maxItems === undefined
+        ? { maxSize: this.options.maxBytes }
+        : { max: this.options.maxItems, maxSize: this.options.maxBytes },
+    )
   }
 
   /** The record for a key, expired or not (the cache decides what it may serve). */
