@@ -31,7 +31,7 @@ import { spawnTarget, type SpawnedTarget } from './lib/spawn-target.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const FULL = { rounds: 5, duration: '5s', warmup: '1s' }
-const QUICK = { rounds: 2, duration: '1s', warmup: '500ms' }
+const QUICK = { rounds: 2, duration: '1s', warmup: '1s' }
 const DEFAULT_CONNECTIONS = 50
 const MICRO_TIMEOUT_MS = 3 * 60_000
 /** Rough fixed cost of one run (start of the engine, priming, collecting) for the time estimate. */

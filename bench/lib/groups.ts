@@ -45,7 +45,7 @@ export interface HttpGroup {
   rounds?: number
   /** @default '5s' ('1s' with --quick) */
   duration?: string
-  /** @default '1s' ('500ms' with --quick) */
+  /** @default '1s' */
   warmup?: string
   /** @default 50 */
   connections?: number

@@ -47,6 +47,8 @@ export interface WrkEngineOptions {
  * seeded samplers as autocannon, and baked into the script; `If-None-Match` values come from
  * ETags seen before the run (priming and warm-up), since wrk cannot tie a response to its request.
  * Client CPU is wrk's own CPU time, read from `/proc` when the child has exited.
+ * wrk counts time in whole seconds: durations (and warm-ups) are rounded to the nearest second, at
+ * least one; the result reports the duration wrk actually measured.
  */
 export function createWrkEngine(options: WrkEngineOptions = {}): BenchEngine {
   const sequenceLength = options.sequenceLength ?? DEFAULT_WRK_SEQUENCE_LENGTH
