@@ -402,7 +402,10 @@ async function httpCachePlugin(fastify: FastifyInstance, options: HttpCacheOptio
       const resolved = resolveRoute(config, route)
       const hooks = routeHooks(resolved)
       route.onRequest = [...toArray(route.onRequest), hooks.onRequest]
-      route.preHandler = [...toArray(route.preHandler), hooks.preHandler]
+      // The preHandler only has work with negotiation, entity validators or required preconditions.
+      if (resolved.negotiate || resolved.etag || resolved.lastModified || resolved.requirePrecondition) {
+        route.preHandler = [...toArray(route.preHandler), hooks.preHandler]
+      }
       route.onSend = insertBeforeHeadHandler(toArray(route.onSend), hooks.onSend)
     }
     if (invalidateOnUnsafe && responses && methods.some((m) => UNSAFE.has(m))) {
@@ -777,12 +780,24 @@ async function httpCachePlugin(fastify: FastifyInstance, options: HttpCacheOptio
   }
 }
 
+const varyMemo = new WeakMap<ResolvedRoute, [string, string]>()
+
 function responseVary(route: ResolvedRoute, reply: FastifyReply, compressible: boolean): string | undefined {
   const existing = reply.getHeader('vary')
+  const accept = route.negotiate ? 'accept' : undefined
+  if (existing === undefined) {
+    // The common case (handler set no Vary) depends on the route only: compute it once.
+    let memo = varyMemo.get(route)
+    if (!memo) {
+      memo = [mergeVary(route.vary, accept), mergeVary(route.vary, accept, 'accept-encoding')]
+      varyMemo.set(route, memo)
+    }
+    return (compressible ? memo[1] : memo[0]) || undefined
+  }
   const merged = mergeVary(
     typeof existing === 'string' || Array.isArray(existing) ? existing : undefined,
     route.vary,
-    route.negotiate ? 'accept' : undefined,
+    accept,
     compressible ? 'accept-encoding' : undefined,
   )
   return merged || undefined

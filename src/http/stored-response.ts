@@ -2,7 +2,7 @@
  * A response as the response cache stores it, and the precomputed per-coding header sets that let
  * a hit (or a 304) be written without touching the body or doing any JSON work.
  */
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import { formatCacheControl } from './cache-control.js'
 import type { ResolvedCacheControlPolicy } from './cache-control.js'
 import { etagForCoding } from './etag.js'
@@ -39,7 +39,7 @@ export interface StoredResponse {
 
 /** Strong ETag from a body hash: the fallback validator when there is no entity version. */
 export function hashETag(body: Buffer | string): string {
-  return `"${createHash('sha1').update(body).digest('base64url')}"`
+  return `"${hash('sha1', body, 'base64url')}"`
 }
 
 /**
