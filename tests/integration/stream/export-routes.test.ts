@@ -148,12 +148,12 @@ for (const backend of EXPORT_BACKENDS) {
 
     it('answers If-None-Match with 304 until the data changes, and HEAD without running the export', async () => {
       const url = '/export/items.csv?columns=id,price&via=cursor'
+      const before = harness.summaries.length
       const head = await harness.app.inject({ method: 'HEAD', url })
       expect(head.statusCode).toBe(200)
       expect(head.body).toBe('')
       const etag = head.headers.etag as string
       expect(etag).toMatch(/^W\/"/)
-      const before = harness.summaries.length
       const revalidated = await harness.app.inject({ method: 'GET', url, headers: { 'if-none-match': etag } })
       expect(revalidated.statusCode).toBe(304)
       expect(revalidated.body).toBe('')
