@@ -722,11 +722,16 @@ export class CacheCore {
             : parseDuration(options.leaseWait, 'leaseWait')
         const deadline = Date.now() + (background ? 0 : waitMs)
         for (;;) {
+          const pollSeq = this.#seq
           const lease = await l2.acquireLease(redisKey, token, this.options.leaseTtl)
-          const current = this.#usable(lease.current)
+          const read = lease.current
+          if (read !== undefined && !isTombstone(read.value) && read.value.tags.length !== 0) {
+            await this.#fetchTags(read.value.tags)
+          }
+          const current = this.#usable(read)
           if (current !== undefined) {
             if (lease.acquired) l2.releaseLease(redisKey, token).catch(NOOP)
-            this.#putL1(l1Key, current.value, current.payloadBytes, stamp, seq)
+            this.#putL1(l1Key, current.value, current.payloadBytes, stamp, pollSeq)
             this.counters.l2Hits++
             return { entry: current.value, source: 'hit-l2' }
           }
@@ -990,6 +995,9 @@ export class CacheCore {
     const now = Date.now()
     if (now >= this.trustedUntil) {
       this.epoch++
+      // Replies to reads sent before the resync must not fill L1 either.
+      this.#recent.clear()
+      this.#recentFloor = ++this.#seq
       this.tagTimes.clear()
       for (const state of this.#namespaces.values()) state.forget()
       if (this.#trustLost) {

@@ -57,6 +57,27 @@ describe.runIf(hasRedis)('several instances sharing Redis', () => {
     expect(new Set(results)).toEqual(new Set(['v']))
   })
 
+  it('stampede on a tagged key in a namespace still runs the loader once', async () => {
+    const caches = [instance(), instance(), instance()]
+    await untilTrusted(...caches)
+    let calls = 0
+    const results = await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        (caches[i % 3] as Cache).namespace('posts').getOrSet(
+          'user:9',
+          async () => {
+            calls++
+            await sleep(20)
+            return ['p1', 'p2']
+          },
+          { tags: ['user:9'] },
+        ),
+      ),
+    )
+    expect(calls).toBe(1)
+    expect(results.every((r) => r.length === 2)).toBe(true)
+  })
+
   it('coherence: set/delete/namespace/tag on A are seen by B within the staleness bound', async () => {
     const a = instance()
     const b = instance()
