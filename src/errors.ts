@@ -251,3 +251,63 @@ export class HttpMalformedUrlError extends HotpathError {
     this.value = url
   }
 }
+
+/** Write-behind refused a write: the queue of writes not yet in the database is full. */
+export class WriteBehindFullError extends HotpathError {
+  readonly value: number
+  readonly maxPending: number
+  /** Seconds a client should wait before retrying (the service sends it as `Retry-After`). */
+  readonly retryAfter: number
+
+  constructor(pending: number, maxPending: number, retryAfter: number) {
+    super(
+      'E_WRITE_BEHIND_FULL',
+      `${pending} writes are waiting to reach the database (option "maxPending" is ${maxPending}); retry in ${retryAfter} s.`,
+      { statusCode: 503 },
+    )
+    this.value = pending
+    this.maxPending = maxPending
+    this.retryAfter = retryAfter
+  }
+}
+
+/** Write-behind could not make a write durable in Redis (down, timed out, or too few replicas/AOF fsyncs). */
+export class WriteBehindUnavailableError extends HotpathError {
+  readonly operation: string
+  readonly retryAfter: number
+
+  constructor(operation: string, detail: string, options: { cause?: unknown; retryAfter?: number } = {}) {
+    super('E_WRITE_BEHIND_UNAVAILABLE', `Write-behind ${operation} failed: ${detail}.`, {
+      statusCode: 503,
+      cause: options.cause,
+    })
+    this.operation = operation
+    this.retryAfter = options.retryAfter ?? 1
+  }
+}
+
+/** Write-behind is closed (shutting down) and accepts no more writes. */
+export class WriteBehindClosedError extends HotpathError {
+  readonly retryAfter = 1
+
+  constructor() {
+    super('E_WRITE_BEHIND_CLOSED', 'Write-behind is shutting down and accepts no more writes; retry.', {
+      statusCode: 503,
+    })
+  }
+}
+
+/** `flush()` or a graceful close did not see the writes reach the database in time. */
+export class WriteBehindDrainTimeoutError extends HotpathError {
+  readonly value: number
+  readonly pending: number
+
+  constructor(timeoutMs: number, pending: number) {
+    super(
+      'E_WRITE_BEHIND_DRAIN_TIMEOUT',
+      `Writes were still pending after ${timeoutMs} ms (${pending} in the stream); they stay durable in Redis and are flushed later. Raise "drainTimeout" to wait longer.`,
+    )
+    this.value = timeoutMs
+    this.pending = pending
+  }
+}

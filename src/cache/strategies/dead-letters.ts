@@ -51,7 +51,9 @@ export class DeadLetters {
   }
 
   async count(): Promise<number> {
-    return Number(await call<number>(this.#client, ['XLEN', this.#keys.deadLetters], this.#timeout, 'dlq count'))
+    return Number(
+      await call<number>(this.#client, ['XLEN', this.#keys.deadLetters], this.#timeout, 'dlq count'),
+    )
   }
 
   /** The oldest `count` dead letters, oldest first. */
@@ -98,7 +100,12 @@ export class DeadLetters {
       }
       if (status === 1) replayed++
       else superseded++
-      await call(this.#client, ['XDEL', this.#keys.deadLetters, letter.deadLetterId], this.#timeout, 'dlq replay')
+      await call(
+        this.#client,
+        ['XDEL', this.#keys.deadLetters, letter.deadLetterId],
+        this.#timeout,
+        'dlq replay',
+      )
     }
     return { replayed, superseded, refused }
   }
@@ -108,7 +115,12 @@ export class DeadLetters {
     const targets = ids ?? (await this.#all()).map((letter) => letter.deadLetterId)
     if (targets.length === 0) return 0
     return Number(
-      await call<number>(this.#client, ['XDEL', this.#keys.deadLetters, ...targets], this.#timeout, 'dlq drop'),
+      await call<number>(
+        this.#client,
+        ['XDEL', this.#keys.deadLetters, ...targets],
+        this.#timeout,
+        'dlq drop',
+      ),
     )
   }
 

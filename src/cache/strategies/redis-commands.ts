@@ -10,6 +10,7 @@ export interface StrategyRedisClient {
   connect(): Promise<unknown>
   sendCommand<T = unknown>(args: readonly RedisArg[]): Promise<T>
   destroy(): void
+  duplicate?(overrides?: Record<string, unknown>): StrategyRedisClient
   on(event: string, listener: (...args: never[]) => void): unknown
 }
 
@@ -55,9 +56,13 @@ export function call<T>(
       // A late rejection of the losing command must not become an unhandled rejection.
       command.catch(() => {})
       if (error instanceof WriteBehindUnavailableError) throw error
-      throw new WriteBehindUnavailableError(operation, error instanceof Error ? error.message : String(error), {
-        cause: error,
-      })
+      throw new WriteBehindUnavailableError(
+        operation,
+        error instanceof Error ? error.message : String(error),
+        {
+          cause: error,
+        },
+      )
     },
   )
 }
@@ -75,7 +80,8 @@ export async function evalScript<T>(
   try {
     return await call<T>(client, ['EVALSHA', script.sha, ...tail], timeoutMs, operation)
   } catch (error) {
-    if (!(error instanceof WriteBehindUnavailableError) || !String(error.message).includes('NOSCRIPT')) throw error
+    if (!(error instanceof WriteBehindUnavailableError) || !String(error.message).includes('NOSCRIPT'))
+      throw error
     return call<T>(client, ['EVAL', script.source, ...tail], timeoutMs, operation)
   }
 }
