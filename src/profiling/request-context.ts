@@ -121,7 +121,7 @@ export function runWithRequestContext<T>(context: RequestContext, fn: () => T): 
     diagnostics.subscribe(DB_QUERY_CHANNEL, onQuery)
     subscribed = true
   }
-  active.add(context)
+  if (endedWatchers > 0) active.add(context)
   return storage.run(context, fn)
 }
 
@@ -130,7 +130,7 @@ export function runWithRequestContext<T>(context: RequestContext, fn: () => T): 
  * AsyncLocalStorage: it costs every promise of the process a hook on Node 20).
  */
 export function beginRequestContext(context: RequestContext): void {
-  active.add(context)
+  if (endedWatchers > 0) active.add(context)
 }
 
 /** Mark a request finished: it no longer counts as in flight. */
@@ -157,7 +157,7 @@ export function recordTiming(name: string, durationMs?: number, description?: st
   storage.getStore()?.addTiming(name, durationMs, description)
 }
 
-/** Requests currently in flight. */
+/** Requests currently in flight (tracked while a blocking detector runs, the only reader). */
 export function activeRequestContexts(): ReadonlySet<RequestContext> {
   return active
 }

@@ -111,7 +111,8 @@ export function useRequestContext(fastify: FastifyInstance): DiagnosticsHooks {
       // Body parsing runs in stream callbacks outside the store; enter it again before validation.
       fastify.addHook('preValidation', (request, _reply, done) => {
         const context = request.hotpathContext
-        if (context === null || currentRequestContext() === context) done()
+        // Without a body nothing ran outside the store since onRequest: skip the lookup.
+        if (context === null || request.body === undefined || currentRequestContext() === context) done()
         else runWithRequestContext(context, done)
       })
     },

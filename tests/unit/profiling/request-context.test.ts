@@ -9,10 +9,13 @@ import {
   recordTiming,
   RequestContext,
   runWithRequestContext,
+  watchEndedRequests,
 } from '../../../src/profiling/request-context.js'
 
 describe('RequestContext', () => {
   it('is current across awaits and collects timings and queries of its own request only', async () => {
+    // In-flight tracking is on while a blocking detector watches.
+    watchEndedRequests(true)
     const a = new RequestContext('GET', '/a')
     const b = new RequestContext('GET', '/b')
     a.trackQueryShapes()
@@ -40,6 +43,7 @@ describe('RequestContext', () => {
     endRequestContext(a)
     endRequestContext(b)
     expect(activeRequestContexts().has(a)).toBe(false)
+    watchEndedRequests(false)
   })
 
   it('ignores queries and timings outside any request', () => {
