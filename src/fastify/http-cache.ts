@@ -484,8 +484,8 @@ async function httpCachePlugin(fastify: FastifyInstance, options: HttpCacheOptio
           responses.counters.staleHits++
           scheduleRefresh(request, key)
         }
-        if (options.fastLane && hit.stored.public && !state.private)
-          responses.rememberRoute(normalized.path, route.keyInfo)
+        // Remembered even without `fastLane`, for a createFastLane() installed in a serverFactory.
+        if (hit.stored.public && !state.private) responses.rememberRoute(normalized.path, route.keyInfo)
         const answer = answerFromStored(
           hit.stored,
           hit.entry.etag,
@@ -651,8 +651,7 @@ async function httpCachePlugin(fastify: FastifyInstance, options: HttpCacheOptio
           grace: route.grace,
         })
         if (entry) {
-          if (options.fastLane && entry.value.public && state.path)
-            responses.rememberRoute(state.path, route.keyInfo)
+          if (entry.value.public && state.path) responses.rememberRoute(state.path, route.keyInfo)
           const answer = answerFromStored(
             entry.value,
             entry.etag,
@@ -875,10 +874,27 @@ function installFastLane(fastify: FastifyInstance, responses: ResponseCache): vo
   const server = fastify.server
   const lane = createFastLane(responses)
   const listeners = server.listeners('request') as ((...args: unknown[]) => void)[]
+  if (listeners.length === 0) {
+    throw typeError(
+      'fastLane',
+      true,
+      "Fastify's own server (with serverFactory, call createFastLane(app.httpCache.responses) in your handler instead)",
+    )
+  }
   server.removeAllListeners('request')
   server.on('request', (req, res) => {
     const fallThrough = () => {
       for (const listener of listeners) listener.call(server, req, res)
+    }
+    const headers = req.headers
+    // What the lane never answers goes to Fastify in the same tick.
+    if (
+      (req.method !== 'GET' && req.method !== 'HEAD') ||
+      headers.authorization !== undefined ||
+      headers.cookie !== undefined
+    ) {
+      fallThrough()
+      return
     }
     lane(req, res).then(
       (served) => {

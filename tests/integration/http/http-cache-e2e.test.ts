@@ -4,6 +4,7 @@
  */
 import { randomBytes } from 'node:crypto'
 import diagnostics from 'node:diagnostics_channel'
+import http from 'node:http'
 import type { AddressInfo } from 'node:net'
 import zlib from 'node:zlib'
 import Fastify from 'fastify'
@@ -14,6 +15,8 @@ import { createCache } from '../../../src/cache/index.js'
 import { redisStore } from '../../../src/cache/stores/redis/index.js'
 import type { Cache } from '../../../src/cache/types.js'
 import { httpCache } from '../../../src/fastify/http-cache.js'
+import { createFastLane } from '../../../src/http/fast-lane.js'
+import type { FastLaneHandler } from '../../../src/http/fast-lane.js'
 import { FAST_LANE_HIT_CHANNEL } from '../../../src/http/response-cache.js'
 import { hasRedis, REDIS_URL } from '../../helpers/services.js'
 
@@ -198,6 +201,42 @@ function suite(label: string, isolated: () => () => Cache) {
 }
 
 suite('memory cache', () => () => createCache({ ttlJitter: 0 }))
+
+describe('createFastLane in a serverFactory', () => {
+  it('answers stored public responses before Fastify and falls through for the rest', async () => {
+    const installed: { lane?: FastLaneHandler } = {}
+    const cache = createCache({ ttlJitter: 0 })
+    const app = Fastify({
+      serverFactory: (handler) =>
+        http.createServer((req, res) => {
+          const lane = installed.lane
+          if (!lane) return handler(req, res)
+          void lane(req, res).then((served) => {
+            if (!served) handler(req, res)
+          })
+        }),
+    })
+    await app.register(httpCache, { cache })
+    let calls = 0
+    app.get('/hello', { config: { httpCache: { policy: { scope: 'public', maxAge: '1m' } } } }, async () => ({
+      hello: ++calls,
+    }))
+    await app.listen({ port: 0, host: '127.0.0.1' })
+    open.push({ app, cache, base: '', calls: { item: 0, put: 0 }, items: new Map() })
+    installed.lane = createFastLane(app.httpCache.responses!)
+    const base = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`
+    const first = await get(`${base}/hello`)
+    expect(JSON.parse(first.text)).toEqual({ hello: 1 })
+    const second = await get(`${base}/hello`)
+    expect(JSON.parse(second.text)).toEqual({ hello: 1 })
+    expect(second.headers['x-cache']).toBe('hit-l1')
+    expect(app.httpCache.stats().fastLaneHits).toBe(1)
+    const credentialed = await get(`${base}/hello`, { cookie: 'sid=1' })
+    expect(JSON.parse(credentialed.text)).toEqual({ hello: 2 })
+    expect(app.httpCache.stats().fastLaneHits).toBe(1)
+    expect(calls).toBe(2)
+  })
+})
 
 describe.runIf(hasRedis)('memory + Redis cache', () => {
   const prefixes: string[] = []
