@@ -6,6 +6,12 @@ import { watchCacheOutcomes, type RequestContext } from '../profiling/request-co
 import { formatServerTiming } from '../profiling/server-timing.js'
 
 export interface ServerTimingOptions {
+  /*
+   * `cache` and `db` attribute channel events to requests through AsyncLocalStorage, which on
+   * Node 20 adds an async hook to every promise and tick of the process (about 0.6 µs per request
+   * in bench/profiling/overhead.ts); with both off, and the profiling plugin's slow-query and N+1
+   * detectors off, no AsyncLocalStorage is used.
+   */
   /**
    * Add the `db` entry (`db;desc="3 queries";dur=…`, from `hotpath:db:query`) when the request ran queries.
    * @default true

@@ -9,6 +9,7 @@ import { metricsPlugin } from '../../../src/fastify/metrics.js'
 import { profilingPlugin } from '../../../src/fastify/profiling.js'
 import { serverTiming, serverTimingPlugin } from '../../../src/fastify/server-timing.js'
 import { publishDbQuery } from '../../../src/profiling/db-query-event.js'
+import { currentRequestContext } from '../../../src/profiling/request-context.js'
 import { parseServerTiming } from '../../../src/profiling/server-timing.js'
 
 let testDb: TestDb
@@ -198,5 +199,25 @@ describe('/metrics', () => {
       }),
     ).toBeGreaterThanOrEqual(1)
     expect(after.some((sample) => sample.labels.route === '/nowhere/42')).toBe(false)
+  })
+})
+
+describe('Server-Timing without async context', () => {
+  it('still reports layer timings and total but attributes no channel events when db and cache are off', async () => {
+    const { app: lean } = createLoggedApp()
+    await lean.register(serverTimingPlugin, { db: false, cache: false })
+    lean.get('/lean', async (request) => {
+      serverTiming(request).add('cache', 1, 'hit-l1')
+      publishDbQuery({ sql: 'select 1', durationMs: 5, dialect: 'sqlite' })
+      return { inStore: currentRequestContext() !== undefined }
+    })
+    try {
+      const response = await lean.inject({ url: '/lean' })
+      expect(response.json()).toEqual({ inStore: false })
+      const names = parseServerTiming(response.headers['server-timing'] as string).map((entry) => entry.name)
+      expect(names).toEqual(['cache', 'serialize', 'total'])
+    } finally {
+      await lean.close()
+    }
   })
 })
