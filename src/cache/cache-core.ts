@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto'
 import diagnostics from 'node:diagnostics_channel'
 import { LRUCache } from 'lru-cache'
-import { CacheClosedError, CacheLoaderTimeoutError, CacheStoreError } from '../errors.js'
+import { CacheClosedError, CacheLoaderTimeoutError, CacheStoreError, InvalidOptionError } from '../errors.js'
 import type { Codec } from './codec/codec.js'
 import { DEFAULT_TAG_CACHE_SIZE, HEARTBEATS_PER_TRUST_WINDOW } from './defaults.js'
-import { encodePayload, etagOf, isTombstone, type StoredValue } from './entry.js'
+import { encodePayload, etagOf, isTombstone, isValidEtag, type StoredValue } from './entry.js'
 import { assertKey, assertTag } from './keys.js'
 import { NamespaceState } from './namespace-state.js'
 import type { ResolvedCacheOptions } from './options.js'
@@ -334,7 +334,10 @@ export class CacheCore {
       const stamp = ns.stamp
       const seq = this.#seq
       const read = await this.l2.read(ns.redisKey(key))
-      return await this.#afterL2(key, l1Key, stamp, seq, read, outcome, wantStale)
+      if (read !== undefined && !isTombstone(read.value) && read.value.tags.length !== 0) {
+        await this.#fetchTags(read.value.tags)
+      }
+      return this.#afterL2(key, l1Key, stamp, seq, read, outcome, wantStale)
     } catch (error) {
       if (!(error instanceof CacheStoreError)) this.emit('error', { operation: 'read', key, error })
       outcome.fallback ??= outcome.stale
@@ -343,7 +346,8 @@ export class CacheCore {
     }
   }
 
-  async #afterL2(
+  /** Settle a read from what L2 returned (tag times already fetched). */
+  #afterL2(
     key: string,
     l1Key: string,
     stamp: number,
@@ -351,7 +355,7 @@ export class CacheCore {
     read: StoredRead | undefined,
     outcome: ReadOutcome,
     wantStale: boolean,
-  ): Promise<ReadOutcome> {
+  ): ReadOutcome {
     const now = Date.now()
     const value: StoredValue | undefined = read?.value
     if (value === undefined || isTombstone(value) || now >= value.staleUntil) {
@@ -363,7 +367,6 @@ export class CacheCore {
       if (outcome.result === undefined && this.l1 !== undefined) this.l1.delete(l1Key)
       return outcome
     }
-    if (value.tags.length !== 0) await this.#fetchTags(value.tags)
     // The shared tier answered: what L1 holds is superseded, it is no fallback any more.
     outcome.fallback = undefined
     if (this.tagInvalidated(value)) {
@@ -477,6 +480,9 @@ export class CacheCore {
     const freshUntil = createdAt + ttl - jitter
     let payload: Buffer | undefined
     let etag = options?.etag
+    if (etag !== undefined && !isValidEtag(etag)) {
+      throw new InvalidOptionError('etag', etag, 'a strong quoted entity tag such as \'"v42"\' (no spaces)')
+    }
     if (etag === undefined || this.l2 !== undefined) payload = encodePayload(value, this.codec)
     etag ??= etagOf(payload as Buffer)
     const entry: CacheEntry<T> = Object.freeze({

@@ -65,11 +65,15 @@ export function etagOf(payload: Buffer): string {
 }
 
 /**
- * Shared-tier layout: `<version>\n<meta json>\n<payload>`. The version comes first so that the
- * compare-and-set Lua script reads it without decoding anything; a tombstone is `<version>\n~`.
+ * Shared-tier layout, three text lines then the payload:
+ * `<version>\n<createdAt> <freshUntil> <staleUntil> <etag>\n<tags as JSON, empty when none>\n<payload>`.
+ * The version comes first so that the compare-and-set Lua script reads it without decoding
+ * anything, and the rest parses with a few `indexOf` calls (no JSON for untagged entries).
+ * A tombstone is `<version>\n~`.
  */
 export function encodeStored(entry: CacheEntry, payload: Buffer): Buffer {
-  const head = `${entry.version}\n${JSON.stringify([entry.createdAt, entry.freshUntil, entry.staleUntil, entry.etag, entry.tags])}\n`
+  const tags = entry.tags.length === 0 ? '' : JSON.stringify(entry.tags)
+  const head = `${entry.version}\n${entry.createdAt} ${entry.freshUntil} ${entry.staleUntil} ${entry.etag}\n${tags}\n`
   const headLength = Buffer.byteLength(head)
   const out = Buffer.allocUnsafe(headLength + payload.byteLength)
   out.write(head, 0)
@@ -81,40 +85,52 @@ export function encodeTombstone(version: number): string {
   return `${version}\n${TOMBSTONE_MARK}`
 }
 
+const SPACE = 0x20
+const NO_TAGS: readonly string[] = Object.freeze([])
+
+function corrupt(what: string): CacheCodecError {
+  return new CacheCodecError('entry', `a stored value has no ${what}`)
+}
+
 /** Decode a shared-tier value; also returns the payload size for L1 accounting. */
 export function decodeStored(
   raw: Buffer,
   codecs: ReadonlyMap<number, Codec>,
 ): { value: StoredValue; payloadBytes: number } {
   const first = raw.indexOf(NEWLINE)
-  if (first <= 0) throw new CacheCodecError('entry', 'a stored value has no version header')
+  if (first <= 0) throw corrupt('version header')
   const version = Number(raw.toString('latin1', 0, first))
   if (raw.length === first + 2 && raw[first + 1] === TOMBSTONE_MARK.charCodeAt(0)) {
     return { value: { tombstone: true, version }, payloadBytes: 0 }
   }
-  const second = raw.indexOf(NEWLINE, first + 1)
-  if (second < 0) throw new CacheCodecError('entry', 'a stored value has no metadata header')
-  const meta = JSON.parse(raw.toString('utf8', first + 1, second)) as [
-    number,
-    number,
-    number,
-    string,
-    string[],
-  ]
-  const payload = raw.subarray(second + 1)
-  const value = decodePayload(payload, codecs)
+  const s1 = raw.indexOf(SPACE, first + 1)
+  const s2 = raw.indexOf(SPACE, s1 + 1)
+  const s3 = raw.indexOf(SPACE, s2 + 1)
+  const second = raw.indexOf(NEWLINE, s3 + 1)
+  const third = second < 0 ? -1 : raw.indexOf(NEWLINE, second + 1)
+  if (s1 < 0 || s2 < 0 || s3 < 0 || third < 0) throw corrupt('metadata header')
+  const tags =
+    third === second + 1 ? NO_TAGS : (JSON.parse(raw.toString('utf8', second + 1, third)) as string[])
+  const payload = raw.subarray(third + 1)
   return {
     value: {
-      value,
+      value: decodePayload(payload, codecs),
       version,
-      createdAt: meta[0],
-      freshUntil: meta[1],
-      staleUntil: meta[2],
-      etag: meta[3],
-      tags: meta[4],
+      createdAt: Number(raw.toString('latin1', first + 1, s1)),
+      freshUntil: Number(raw.toString('latin1', s1 + 1, s2)),
+      staleUntil: Number(raw.toString('latin1', s2 + 1, s3)),
+      etag: raw.toString('utf8', s3 + 1, second),
+      tags,
     },
     payloadBytes: payload.byteLength,
   }
+}
+
+/** A strong entity tag as stored: quoted, no spaces or control characters. */
+const ETAG_PATTERN = /^"[\x21\x23-\x7e\x80-\uffff]*"$/
+
+export function isValidEtag(etag: string): boolean {
+  return ETAG_PATTERN.test(etag)
 }
 
 const MAX_ESTIMATE_DEPTH = 32

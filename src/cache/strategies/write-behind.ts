@@ -34,7 +34,7 @@ import {
   type WriteBehindKeys,
 } from './defaults.js'
 import { call, createStrategyClient, evalScript, type StrategyRedisClient } from './redis-commands.js'
-import type { VersionedDelete, WriteId, WriteRepository } from './repository.js'
+import type { VersionedDelete, WriteBatch, WriteId, WriteRepository } from './repository.js'
 import { isTransientError } from './transient-error.js'
 import { ACK_SCRIPT, DEAD_LETTER_SCRIPT, WRITE_SCRIPT } from './write-behind-scripts.js'
 
@@ -111,6 +111,12 @@ export interface WriteBehindOptions<T, Id extends WriteId> {
   maxDeadLetters?: number
   /** Longest wait of `flush()` and of the drain in `close()`. @default 30000 */
   drainTimeout?: Duration
+  /**
+   * Called after each database commit, before the writes are acknowledged and their pending
+   * values cleared (e.g. to invalidate cached lists the new rows belong to). Its errors are
+   * reported as `error` events and do not fail the flush. @default undefined
+   */
+  afterCommit?: (batch: WriteBatch<T, Id>) => void | Promise<void>
 }
 
 export interface ResolvedWriteBehindOptions<T, Id extends WriteId> {
@@ -141,6 +147,7 @@ export interface ResolvedWriteBehindOptions<T, Id extends WriteId> {
   readonly isTransientError: (error: unknown) => boolean
   readonly maxDeadLetters: number
   readonly drainTimeout: number
+  readonly afterCommit: ((batch: WriteBatch<T, Id>) => void | Promise<void>) | undefined
 }
 
 function positiveInteger(option: string, value: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -205,6 +212,7 @@ export function resolveWriteBehindOptions<T, Id extends WriteId>(
     isTransientError: options.isTransientError ?? isTransientError,
     maxDeadLetters: positiveInteger('maxDeadLetters', options.maxDeadLetters ?? DEFAULT_MAX_DEAD_LETTERS),
     drainTimeout: parseDuration(options.drainTimeout ?? DEFAULT_DRAIN_TIMEOUT, 'drainTimeout'),
+    afterCommit: options.afterCommit,
   })
 }
 
@@ -753,7 +761,7 @@ export class WriteBehind<T, Id extends WriteId = WriteId> {
       const latest = coalesce(remaining)
       const started = Date.now()
       try {
-        await this.#repository.apply(this.#toBatch(latest))
+        await this.#commit(latest)
       } catch (error) {
         attempt++
         this.#counters.retries++
@@ -791,7 +799,7 @@ export class WriteBehind<T, Id extends WriteId = WriteId> {
     for (const last of latest) {
       const group = byKey.get(last.key) ?? [last]
       try {
-        await this.#repository.apply(this.#toBatch([last]))
+        await this.#commit([last])
         await this.#ack(group, [last])
         this.#counted(group.length)
         continue
@@ -814,7 +822,18 @@ export class WriteBehind<T, Id extends WriteId = WriteId> {
     return still
   }
 
-  #toBatch(latest: readonly StreamWrite[]) {
+  async #commit(latest: readonly StreamWrite[]): Promise<void> {
+    const batch = this.#toBatch(latest)
+    await this.#repository.apply(batch)
+    if (this.options.afterCommit === undefined) return
+    try {
+      await this.options.afterCommit(batch)
+    } catch (error) {
+      this.#emit('error', { operation: 'afterCommit', error })
+    }
+  }
+
+  #toBatch(latest: readonly StreamWrite[]): WriteBatch<T, Id> {
     const upserts: T[] = []
     const deletes: VersionedDelete<Id>[] = []
     for (const write of latest) {

@@ -344,14 +344,20 @@ export class RedisStore implements Store {
     }
   }
 
+  /** Decode a reply; an undecodable value (foreign or corrupt) counts as missing and is reported. */
   #decode(raw: Buffer | null | undefined): StoredRead | undefined {
     if (raw === null || raw === undefined) return undefined
-    return decodeStored(raw, this.codecs)
+    try {
+      return decodeStored(raw, this.codecs)
+    } catch (error) {
+      this.hooks.onError?.('decode', error)
+      return undefined
+    }
   }
 
   /** Read one key: entry, tombstone or nothing. */
-  async read(key: string): Promise<StoredRead | undefined> {
-    return this.#decode(await this.#run<Buffer | null>('get', ['GET', key], true))
+  read(key: string): Promise<StoredRead | undefined> {
+    return this.#run<Buffer | null>('get', ['GET', key], true).then((raw) => this.#decode(raw))
   }
 
   /** Read many keys in one round trip (MGET). */
