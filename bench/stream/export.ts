@@ -44,6 +44,7 @@ interface Measurement {
   seconds: number
   bytes: number
   peakRssMb: number | undefined
+  peakAnonMb: number | undefined
   error?: string
 }
 
@@ -87,13 +88,27 @@ async function ensurePostgres(rows: number): Promise<string> {
   return url.toString()
 }
 
-function peakRssMb(pid: number): number | undefined {
+/** A field of `/proc/<pid>/status` in MB (`VmHWM` is the peak RSS; `RssAnon` excludes mapped files). */
+function statusMb(pid: number, field: 'VmHWM' | 'RssAnon'): number | undefined {
   try {
     const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8')
-    const match = /VmHWM:\s+(\d+) kB/.exec(status)
+    const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)
     return match ? Number(match[1]) / 1024 : undefined
   } catch {
     return undefined
+  }
+}
+
+/** Sample the anonymous RSS (heap, buffers: what a leak or a buffered export grows) until stopped. */
+function samplePeakAnon(pid: number): () => number | undefined {
+  let peak: number | undefined
+  const timer = setInterval(() => {
+    const anon = statusMb(pid, 'RssAnon')
+    if (anon !== undefined) peak = Math.max(peak ?? 0, anon)
+  }, 20)
+  return () => {
+    clearInterval(timer)
+    return peak
   }
 }
 
@@ -118,6 +133,7 @@ async function measureServer(
       })
       child.once('exit', (code) => reject(new Error(`export server exited with ${code}`)))
     })
+    const stopSampling = samplePeakAnon(child.pid!)
     const started = performance.now()
     const result = await new Promise<{ bytes: number; error?: string }>((resolve) => {
       http
@@ -139,7 +155,8 @@ async function measureServer(
       rows,
       seconds,
       bytes: result.bytes,
-      peakRssMb: peakRssMb(child.pid!),
+      peakRssMb: statusMb(child.pid!, 'VmHWM'),
+      peakAnonMb: stopSampling(),
       error: result.error,
     }
   } finally {
@@ -167,6 +184,7 @@ function measurePsql(rows: number, databaseUrl: string): Measurement {
     seconds,
     bytes: Number(run.stdout.trim()),
     peakRssMb: rss ? Number(rss[1]) / 1024 : undefined,
+    peakAnonMb: undefined,
     error: run.status === 0 ? undefined : `psql exited with ${run.status}`,
   }
 }
@@ -193,14 +211,16 @@ for (const rows of SIZES) {
 console.log(
   `\nExport of every item as CSV (${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version})\n`,
 )
-console.log('| case | rows | seconds | rows/s | MB/s | server peak RSS (MB) | vs psql \\copy |')
-console.log('|---|---:|---:|---:|---:|---:|---:|')
+console.log(
+  '| case | rows | seconds | rows/s | MB/s | server peak RSS (MB) | peak anon RSS (MB) | vs psql \\copy |',
+)
+console.log('|---|---:|---:|---:|---:|---:|---:|---:|')
 for (const result of results) {
   const psql = results.find((other) => other.rows === result.rows && other.case.startsWith('psql'))
   const ratio = psql && !result.error ? (psql.seconds / result.seconds).toFixed(2) + 'x' : '—'
   console.log(
     `| ${result.case} | ${result.rows.toLocaleString('en')} | ${result.seconds.toFixed(2)} | ` +
       `${result.error ? result.error : Math.round(result.rows / result.seconds).toLocaleString('en')} | ` +
-      `${(result.bytes / 1e6 / result.seconds).toFixed(1)} | ${result.peakRssMb?.toFixed(0) ?? '—'} | ${ratio} |`,
+      `${(result.bytes / 1e6 / result.seconds).toFixed(1)} | ${result.peakRssMb?.toFixed(0) ?? '—'} | ${result.peakAnonMb?.toFixed(0) ?? '—'} | ${ratio} |`,
   )
 }

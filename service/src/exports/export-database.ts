@@ -1,7 +1,11 @@
+import { sql } from 'kysely'
 import type pg from 'pg'
 
 import type { ServiceDatabase } from '../db/create-database.js'
 import type { Db, Dialect } from '../db/database.js'
+
+/** Page cache of an SQLite export connection (negative: KiB), enough for B-tree interior pages. */
+const EXPORT_SQLITE_CACHE_KIB = -2048
 
 /** A database handle held for the length of one export. */
 export interface ExportHandle {
@@ -35,6 +39,13 @@ export function createExportDatabase(database: ServiceDatabase): ExportDatabase 
     db: database.db,
     acquire: async () => {
       const reader = await database.openReader()
+      if (database.dialect === 'sqlite' && reader.db !== database.db) {
+        // A full scan through a memory map leaves every page it touched in the process's RSS (up
+        // to mmap_size, 256 MB), and a scan gains nothing from a large page cache: plain reads and
+        // a small cache keep an export's footprint flat whatever the table size.
+        await sql`pragma mmap_size = 0`.execute(reader.db)
+        await sql`pragma cache_size = ${sql.raw(String(EXPORT_SQLITE_CACHE_KIB))}`.execute(reader.db)
+      }
       return { db: reader.db, release: () => void reader.close().catch(() => {}) }
     },
   }

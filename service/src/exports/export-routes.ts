@@ -212,52 +212,50 @@ export const exportRoutes: FastifyPluginAsync<ExportRoutesOptions> = async (app,
     const columns = parseColumns(query.columns, ITEM_EXPORT_COLUMNS)
     const via = parseVia(query.via, format, exportDb, resolved.copy)
 
-    const version = await itemsVersion(exportDb.db, filter)
-    const etag = exportEtag({
-      count: version.count,
-      maxUpdatedAt: version.maxUpdatedAt,
-      variant: JSON.stringify([
-        format,
-        columns,
-        filter.category ?? null,
-        filter.since?.toISOString() ?? null,
-      ]),
-    })
-    // A category may hold anything, slashes included; contentDisposition escapes the rest.
-    const name =
-      filter.category === undefined
-        ? `items.${format}`
-        : `items-${filter.category.replace(/[\\/]/g, '_')}.${format}`
-    setExportHeaders(reply, format, name, etag)
-    if (ifNoneMatchMatches(request.headers['if-none-match'], etag)) return reply.code(304).send()
-    if (request.method === 'HEAD') return headOnly(request, reply)
+    // The version query runs on the export connection too: on SQLite it scans an index, which on
+    // the service's connection would fill its large page cache and memory map.
+    const handle: ExportHandle = await exportDb.acquire()
+    let handedOver = false
+    try {
+      const version = await itemsVersion(handle.db, filter)
+      const etag = exportEtag({
+        count: version.count,
+        maxUpdatedAt: version.maxUpdatedAt,
+        variant: JSON.stringify([
+          format,
+          columns,
+          filter.category ?? null,
+          filter.since?.toISOString() ?? null,
+        ]),
+      })
+      // A category may hold anything, slashes included; contentDisposition escapes the rest.
+      const name =
+        filter.category === undefined
+          ? `items.${format}`
+          : `items-${filter.category.replace(/[\\/]/g, '_')}.${format}`
+      setExportHeaders(reply, format, name, etag)
+      if (ifNoneMatchMatches(request.headers['if-none-match'], etag)) return reply.code(304).send()
+      if (request.method === 'HEAD') return headOnly(request, reply)
 
-    const route = `/export/items.${format}`
-    if (via === 'copy') {
-      const compiled = itemsCopyQuery(exportDb.db, filter, columns, true)
-      return startExport(request, reply, route, 'postgres-copy', () => ({
-        stream: pgCopyCsv(exportDb.pool!, compiled),
-      }))
+      const route = `/export/items.${format}`
+      if (via === 'copy') {
+        const compiled = itemsCopyQuery(exportDb.db, filter, columns, true)
+        return await startExport(request, reply, route, 'postgres-copy', () => ({
+          stream: pgCopyCsv(exportDb.pool!, compiled),
+        }))
+      }
+      const source = exportDb.dialect === 'postgres' ? 'postgres-cursor' : 'sqlite'
+      return await startExport(request, reply, route, source, () => {
+        const rows = kyselySource<ItemExportRow>(itemsQuery(handle.db, exportDb.dialect, filter, columns), {
+          batchSize: resolved.batchSize,
+        })
+        const stream = format === 'csv' ? toCsv(rows, columns) : toNdjson(rows)
+        handedOver = true
+        return { stream, release: handle.release }
+      })
+    } finally {
+      if (!handedOver) handle.release()
     }
-    return startExport(
-      request,
-      reply,
-      route,
-      exportDb.dialect === 'postgres' ? 'postgres-cursor' : 'sqlite',
-      async () => {
-        const handle: ExportHandle = await exportDb.acquire()
-        try {
-          const rows = kyselySource<ItemExportRow>(itemsQuery(handle.db, exportDb.dialect, filter, columns), {
-            batchSize: resolved.batchSize,
-          })
-          const stream = format === 'csv' ? toCsv(rows, columns) : toNdjson(rows)
-          return { stream, release: handle.release }
-        } catch (error) {
-          handle.release()
-          throw error
-        }
-      },
-    )
   }
 
   async function generatedExport(request: FastifyRequest, reply: FastifyReply) {
