@@ -1,3 +1,4 @@
+import { createClient } from 'redis'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
 import { DEFAULT_L1_TRUST_TIMEOUT, type Cache } from '../../../src/cache/index.js'
 import { redisStore } from '../../../src/cache/stores/redis/index.js'
@@ -190,6 +191,50 @@ describe.runIf(hasRedis)('several instances sharing Redis', () => {
     await a.getOrSet('missing-user', notFound, { negativeTtl: '1m' })
     await b.getOrSet('missing-user', notFound, { negativeTtl: '1m' })
     expect(loads).toBe(1)
+  })
+
+  it('a lease held too long: others wait leaseWait, then load themselves (bounded, no hang)', async () => {
+    const a = instance()
+    const b = instance({ leaseWait: 100 })
+    await untilTrusted(a, b)
+    const gate = latch()
+    const started = latch()
+    const slowA = a.getOrSet('held', async () => {
+      started.open()
+      await gate.wait
+      return 'from-a'
+    })
+    await started.wait
+    let bCalls = 0
+    expect(
+      await b.getOrSet('held', () => {
+        bCalls++
+        return 'from-b'
+      }),
+    ).toBe('from-b')
+    expect(bCalls).toBe(1)
+    gate.open()
+    expect(await slowA).toBe('from-a')
+  })
+
+  it('a corrupt or foreign value in Redis is a miss, not an error', async () => {
+    const a = instance()
+    await untilTrusted(a)
+    await a.set('corrupt', 'good')
+    // Overwrite the stored bytes behind the cache's back (key layout of a fresh root namespace).
+    const client = createClient({ url: REDIS_URL })
+    await client.connect()
+    try {
+      await client.set(`${prefix}:v1:r0:k:{corrupt}`, 'not an entry')
+    } finally {
+      client.destroy()
+    }
+    const b = instance()
+    const errors: string[] = []
+    b.on('error', (e) => errors.push(e.operation))
+    await untilTrusted(b)
+    expect(await b.getOrSet('corrupt', () => 'reloaded')).toBe('reloaded')
+    expect(errors).toContain('decode')
   })
 
   it('stale-while-revalidate through Redis: stale on B while A refreshed it', async () => {
