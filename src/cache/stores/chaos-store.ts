@@ -2,6 +2,26 @@ import { CacheStoreError } from '../../errors.js'
 
 export type ChaosMode = 'healthy' | 'throw' | 'hang' | 'delay'
 
+/** The asynchronous operations of the stores (the `Store` contract and the Redis tier's extras). */
+const FAULTY_METHODS = new Set([
+  'get',
+  'getMany',
+  'set',
+  'delete',
+  'deleteMany',
+  'read',
+  'readMany',
+  'write',
+  'remove',
+  'removeMany',
+  'acquireLease',
+  'releaseLease',
+  'readNumbers',
+  'bump',
+  'writeNumbers',
+  'publish',
+])
+
 /** Controls added to a store wrapped by {@link chaosStore}. */
 export interface ChaosControl {
   readonly chaos: {
@@ -19,8 +39,10 @@ export interface ChaosControl {
 }
 
 /**
- * Wrap a store so that it fails on demand: throw, hang or delay every method call. For fault
- * injection in tests; the wrapped store behaves normally while healthy.
+ * Wrap a store so that it fails on demand: throw, hang or delay every data operation. For fault
+ * injection in tests; the wrapped store behaves normally while healthy. A hang lasts until the
+ * mode changes (the Redis tier's own deadlines sit below this wrapper: use a frozen server to
+ * test those).
  *
  * @example
  * const store = chaosStore(new MemoryStore())
@@ -76,7 +98,8 @@ export function chaosStore<S extends object>(store: S): S & ChaosControl {
       if (property === 'chaos') return control
       const value: unknown = Reflect.get(target, property, target)
       if (typeof value !== 'function' || typeof property !== 'string') return value
-      if (property === 'constructor') return value
+      // Other methods (connection set-up, synchronous L1 access) are bound to the real store.
+      if (!FAULTY_METHODS.has(property)) return (value as (...args: unknown[]) => unknown).bind(target)
       void receiver
       return wrap(property, value as (...args: unknown[]) => unknown)
     },
