@@ -1,5 +1,6 @@
 import Fastify, { LogController } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { createServiceCache, type ServiceCache } from './cache/service-cache.js'
 import type { ServiceConfig } from './config.js'
 import type { Repositories, ServiceApp, ServiceContext } from './context.js'
 import { createDatabase, type ServiceDatabase } from './db/create-database.js'
@@ -13,6 +14,7 @@ import { PostsRepository } from './posts/repository.js'
 import { registerPostsRoutes } from './posts/routes.js'
 import { SearchRepository } from './search/repository.js'
 import { registerSearchRoutes } from './search/routes.js'
+import { registerServicePlugins } from './service-plugins.js'
 import { registerStaticDataRoutes } from './static-data/routes.js'
 import { UsersRepository } from './users/repository.js'
 import { registerUsersRoutes } from './users/routes.js'
@@ -42,6 +44,12 @@ export interface BuildAppOptions {
    * @default []
    */
   ignoredQueryParams?: readonly string[]
+  /**
+   * Register the built-in plugins from `config` (HTTP cache, Server-Timing, metrics, profiling and
+   * detectors, exports, stats). Off gives the bare routes (the baseline of benchmarks).
+   * @default true
+   */
+  servicePlugins?: boolean
 }
 
 /**
@@ -66,8 +74,11 @@ export async function buildApp(config: ServiceConfig, options: BuildAppOptions =
     logController: new LogController({ disableRequestLogging: true }),
   }).withTypeProvider<TypeBoxTypeProvider>()
 
+  let cache: ServiceCache | undefined
   try {
-    app.setValidatorCompiler(createValidatorCompiler(options.ignoredQueryParams))
+    const ignored = [...(options.ignoredQueryParams ?? [])]
+    if (config.diagnostics.profiling && !ignored.includes('profile')) ignored.push('profile')
+    app.setValidatorCompiler(createValidatorCompiler(ignored))
     // Only JSON bodies are accepted: anything else is a 415, not a string that fails validation.
     app.removeContentTypeParser('text/plain')
     installErrorHandler(app)
@@ -78,9 +89,22 @@ export async function buildApp(config: ServiceConfig, options: BuildAppOptions =
       posts: new PostsRepository(database.db),
       search: new SearchRepository(database.db),
     }
-    const context: ServiceContext = { config, database, repositories }
+    cache =
+      config.cache.enabled || config.httpCache
+        ? createServiceCache({
+            redisUrl: config.redisUrl,
+            prefix: config.cache.prefix,
+            ttl: config.cache.ttl,
+            grace: config.cache.grace,
+            reads: config.cache.enabled,
+            responseTags: config.httpCache,
+          })
+        : undefined
+    const context: ServiceContext = { config, database, repositories, cache }
     app.decorate('service', context)
     if (ownsDatabase) app.addHook('onClose', () => database.close())
+    const owned = cache
+    if (owned) app.addHook('onClose', () => owned.close())
     // Graceful shutdown: requests still in flight when close() starts are answered with
     // `Connection: close`, so keep-alive clients let go and close() does not wait for their
     // sockets to idle out (Fastify only closes connections that are idle when close() starts).
@@ -95,15 +119,18 @@ export async function buildApp(config: ServiceConfig, options: BuildAppOptions =
     })
 
     for (const setup of options.plugins ?? []) await setup(app)
+    if (options.servicePlugins ?? true) await registerServicePlugins(app)
 
-    registerItemsRoutes(app, repositories.items)
+    const routeCache = { cache, ttl: config.cache.ttl, requireIfMatch: config.requireIfMatch }
+    registerItemsRoutes(app, repositories.items, routeCache)
     registerUsersRoutes(app, repositories.users, repositories.posts)
-    registerPostsRoutes(app, repositories.posts, repositories.users)
-    registerSearchRoutes(app, repositories.search)
+    registerPostsRoutes(app, repositories.posts, repositories.users, routeCache)
+    registerSearchRoutes(app, repositories.search, routeCache)
     registerStaticDataRoutes(app)
     registerMeRoutes(app, repositories.users)
     registerHealthRoutes(app, database)
   } catch (error) {
+    await cache?.close()
     if (ownsDatabase) await database.close()
     throw error
   }

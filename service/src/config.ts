@@ -2,6 +2,7 @@
  * Configuration of the reference service: environment variables, overridden by CLI flags, validated
  * once at start into a frozen object. A bad value throws a {@link ConfigError} naming the variable.
  */
+import { parseDuration } from '../../src/util/duration.js'
 import { ConfigError } from './errors.js'
 
 export const DEFAULT_PORT = 3000
@@ -14,6 +15,29 @@ export const DEFAULT_SEED_ITEMS = 100_000
 export const DEFAULT_SEED_USERS = 10_000
 export const DEFAULT_SEED_POSTS = 200_000
 export const DEFAULT_SEED = 42
+/** Data cache (cache-aside on items, lists, search, posts). */
+export const DEFAULT_CACHE = true
+export const DEFAULT_CACHE_PREFIX = 'hp'
+export const DEFAULT_CACHE_TTL = 60_000
+export const DEFAULT_CACHE_GRACE = 10_000
+/**
+ * Server-side HTTP response cache (validators, 304/412 and Cache-Control are always on). Off by
+ * default: a stored response is dated when it is stored, not when its data was read, so a read
+ * racing a write can store the old body after the write's invalidation (the data cache is
+ * versioned and has no such window).
+ */
+export const DEFAULT_HTTP_CACHE = false
+/** Public stored responses answered before Fastify routing: off, it bypasses every hook. */
+export const DEFAULT_FAST_LANE = false
+export const DEFAULT_REQUIRE_IF_MATCH = false
+export const DEFAULT_PROFILING = false
+export const DEFAULT_METRICS = true
+export const DEFAULT_SERVER_TIMING = true
+export const DEFAULT_SLOW_QUERY_MS = 100
+export const DEFAULT_N_PLUS_ONE_THRESHOLD = 10
+export const DEFAULT_BLOCKING_THRESHOLD_MS = 100
+/** Shortest accepted `ADMIN_TOKEN` / `METRICS_TOKEN`. */
+export const MIN_TOKEN_LENGTH = 16
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 export type LogLevel = (typeof LOG_LEVELS)[number]
@@ -34,6 +58,43 @@ export interface ServiceConfig {
   readonly logLevel: LogLevel
   readonly bodyLimit: number
   readonly seed: SeedSizes
+  /** Data cache settings (`CACHE`, `CACHE_PREFIX`, `CACHE_TTL`, `CACHE_GRACE`). */
+  readonly cache: CacheConfig
+  /** `HTTP_CACHE=on|off`: server-side response cache on the cacheable routes. */
+  readonly httpCache: boolean
+  /** `FAST_LANE=on|off`: answer public stored responses before routing (needs `HTTP_CACHE=on`). */
+  readonly fastLane: boolean
+  /** `REQUIRE_IF_MATCH=on|off`: PUT/PATCH/DELETE on items without `If-Match` get 428. */
+  readonly requireIfMatch: boolean
+  /** Diagnostics: profiling, metrics, Server-Timing and detectors. */
+  readonly diagnostics: DiagnosticsConfig
+}
+
+export interface CacheConfig {
+  readonly enabled: boolean
+  readonly prefix: string
+  readonly ttl: number
+  readonly grace: number
+}
+
+export interface DiagnosticsConfig {
+  /** `PROFILING=on|off`: `?profile=1` for requests with `ADMIN_TOKEN`. */
+  readonly profiling: boolean
+  readonly adminToken: string | undefined
+  /** Directory of saved profiles (`PROFILES_DIR`). */
+  readonly profilesDir: string | undefined
+  /** `METRICS=on|off`: Prometheus text at `GET /metrics`. */
+  readonly metrics: boolean
+  /** When set, `/metrics` requires `Authorization: Bearer <METRICS_TOKEN>`. */
+  readonly metricsToken: string | undefined
+  /** `SERVER_TIMING=on|off`. */
+  readonly serverTiming: boolean
+  /** `SLOW_QUERY_MS`; 0 turns the slow-query log off. */
+  readonly slowQueryMs: number
+  /** `N_PLUS_ONE_THRESHOLD`; 0 turns the N+1 detector off. */
+  readonly nPlusOneThreshold: number
+  /** `BLOCKING_THRESHOLD_MS`; 0 turns the blocking detector off. */
+  readonly blockingThresholdMs: number
 }
 
 export interface SeedSizes {
@@ -87,7 +148,112 @@ export function loadConfig(env: Env = process.env, flags: ConfigFlags = {}): Ser
       posts: integer(pick(undefined, 'SEED_POSTS'), DEFAULT_SEED_POSTS, 0, 100_000_000),
       seed: integer(pick(undefined, 'SEED'), DEFAULT_SEED, 0, 2 ** 32 - 1),
     }),
+    ...features(pick),
   })
+}
+
+type PickRaw = (flag: string | number | undefined, name: string, option?: string) => Raw
+
+function features(
+  pick: PickRaw,
+): Pick<ServiceConfig, 'cache' | 'httpCache' | 'fastLane' | 'requireIfMatch' | 'diagnostics'> {
+  const httpCache = onOff(pick(undefined, 'HTTP_CACHE'), DEFAULT_HTTP_CACHE)
+  const fastLaneRaw = pick(undefined, 'FAST_LANE')
+  const fastLane = onOff(fastLaneRaw, DEFAULT_FAST_LANE)
+  if (fastLane && !httpCache) {
+    throw new ConfigError(
+      fastLaneRaw.name,
+      fastLaneRaw.value,
+      "'off' while HTTP_CACHE is off (the fast lane serves stored responses)",
+    )
+  }
+  const profilingRaw = pick(undefined, 'PROFILING')
+  const profiling = onOff(profilingRaw, DEFAULT_PROFILING)
+  const adminTokenRaw = pick(undefined, 'ADMIN_TOKEN')
+  const adminToken = token(adminTokenRaw)
+  if (profiling && adminToken === undefined) {
+    throw new ConfigError(
+      'ADMIN_TOKEN',
+      undefined,
+      `a secret of at least ${MIN_TOKEN_LENGTH} characters when PROFILING is on`,
+    )
+  }
+  return {
+    cache: Object.freeze({
+      enabled: onOff(pick(undefined, 'CACHE'), DEFAULT_CACHE),
+      prefix: cachePrefix(pick(undefined, 'CACHE_PREFIX'), DEFAULT_CACHE_PREFIX),
+      ttl: duration(pick(undefined, 'CACHE_TTL'), DEFAULT_CACHE_TTL, 1),
+      grace: duration(pick(undefined, 'CACHE_GRACE'), DEFAULT_CACHE_GRACE, 0),
+    }),
+    httpCache,
+    fastLane,
+    requireIfMatch: onOff(pick(undefined, 'REQUIRE_IF_MATCH'), DEFAULT_REQUIRE_IF_MATCH),
+    diagnostics: Object.freeze({
+      profiling,
+      adminToken,
+      profilesDir: pick(undefined, 'PROFILES_DIR').value,
+      metrics: onOff(pick(undefined, 'METRICS'), DEFAULT_METRICS),
+      metricsToken: token(pick(undefined, 'METRICS_TOKEN')),
+      serverTiming: onOff(pick(undefined, 'SERVER_TIMING'), DEFAULT_SERVER_TIMING),
+      slowQueryMs: integer(pick(undefined, 'SLOW_QUERY_MS'), DEFAULT_SLOW_QUERY_MS, 0, 3_600_000),
+      nPlusOneThreshold: integer(
+        pick(undefined, 'N_PLUS_ONE_THRESHOLD'),
+        DEFAULT_N_PLUS_ONE_THRESHOLD,
+        0,
+        1_000_000,
+      ),
+      blockingThresholdMs: integer(
+        pick(undefined, 'BLOCKING_THRESHOLD_MS'),
+        DEFAULT_BLOCKING_THRESHOLD_MS,
+        0,
+        3_600_000,
+      ),
+    }),
+  }
+}
+
+const ON = new Set(['on', 'true', '1', 'yes'])
+const OFF = new Set(['off', 'false', '0', 'no'])
+
+function onOff({ value: raw, name }: Raw, fallback: boolean): boolean {
+  if (raw === undefined) return fallback
+  const value = raw.trim().toLowerCase()
+  if (ON.has(value)) return true
+  if (OFF.has(value)) return false
+  throw new ConfigError(name, raw, "'on' or 'off'")
+}
+
+function token({ value: raw, name }: Raw): string | undefined {
+  if (raw === undefined) return undefined
+  if (raw.length < MIN_TOKEN_LENGTH || /\s/.test(raw)) {
+    throw new ConfigError(
+      name,
+      '<redacted>',
+      `a secret of at least ${MIN_TOKEN_LENGTH} characters without spaces`,
+    )
+  }
+  return raw
+}
+
+function cachePrefix({ value: raw, name }: Raw, fallback: string): string {
+  if (raw === undefined) return fallback
+  if (!/^[A-Za-z0-9_.-]{1,64}$/.test(raw))
+    throw new ConfigError(name, raw, '1-64 characters among A-Z a-z 0-9 _ . -')
+  return raw
+}
+
+function duration({ value: raw, name }: Raw, fallback: number, min: number): number {
+  if (raw === undefined) return fallback
+  let ms: number
+  try {
+    ms = parseDuration(raw, name)
+  } catch {
+    ms = Number.NaN
+  }
+  if (!(ms >= min) || !Number.isFinite(ms)) {
+    throw new ConfigError(name, raw, `a duration${min > 0 ? ' above 0' : ''} such as 500, '30s' or '5m'`)
+  }
+  return ms
 }
 
 /** A raw value and the name of the variable or flag it came from. */

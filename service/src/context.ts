@@ -6,6 +6,7 @@ import type {
   RawServerDefault,
 } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { ServiceCache } from './cache/service-cache.js'
 import type { ServiceConfig } from './config.js'
 import type { ServiceDatabase } from './db/create-database.js'
 import type { ItemsRepository } from './items/repository.js'
@@ -32,6 +33,12 @@ export interface ServiceContext {
   readonly config: ServiceConfig
   readonly database: ServiceDatabase
   readonly repositories: Repositories
+  /**
+   * The service cache (data cache-aside and the invalidations of every write), or `undefined`
+   * when both `CACHE` and `HTTP_CACHE` are off. Write paths call `itemWritten` / `itemDeleted` /
+   * `userChanged` on it after the database accepted a change.
+   */
+  readonly cache: ServiceCache | undefined
 }
 
 declare module 'fastify' {

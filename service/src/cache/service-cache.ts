@@ -30,6 +30,10 @@ export const ITEM_LISTS_NAMESPACE = 'item-lists'
 export const SEARCH_NAMESPACE = 'search'
 export const POSTS_NAMESPACE = 'posts'
 
+/** Tags of stored HTTP responses that any item write invalidates (lists and search results). */
+export const ITEM_LISTS_TAG = 'items:lists'
+export const ITEM_SEARCH_TAG = 'items:search'
+
 const itemKey = keyTemplate<'id'>('{id}')
 const listKey = keyTemplate<'page' | 'size' | 'category' | 'sort'>(
   'items:list:{page}:{size}:{category}:{sort}',
@@ -57,12 +61,22 @@ export interface ServiceCacheOptions {
   l1MaxBytes?: number
   /** An existing cache to use instead of building one (not closed by `close()`). @default undefined */
   cache?: Cache
+  /**
+   * Cache reads (cache-aside). When false, reads call their loader every time (`source` is
+   * `undefined`) and only the invalidations run, for an HTTP response cache sharing this cache.
+   * @default true
+   */
+  reads?: boolean
+  /** Item writes also purge stored HTTP responses tagged {@link ITEM_LISTS_TAG} / {@link ITEM_SEARCH_TAG}. @default false */
+  responseTags?: boolean
 }
 
 /** A cached read: the value, where it came from, and the entry's strong ETag. */
 export interface CachedRead<T> {
   readonly value: T
-  readonly source: CacheSource
+  /** `undefined` when reads are not cached. */
+  readonly source: CacheSource | undefined
+  /** The entry's strong ETag; `''` when there is none (nothing found, or reads not cached). */
   readonly etag: string
 }
 
@@ -106,11 +120,16 @@ export class ServiceCache {
   readonly itemLists: Cache
   readonly searches: Cache
   readonly posts: Cache
+  /** Whether reads are cached. */
+  readonly reads: boolean
   readonly #owned: boolean
+  readonly #responseTags: boolean
 
-  constructor(cache: Cache, owned: boolean) {
+  constructor(cache: Cache, owned: boolean, options: { reads?: boolean; responseTags?: boolean } = {}) {
     this.cache = cache
     this.#owned = owned
+    this.reads = options.reads ?? true
+    this.#responseTags = options.responseTags ?? false
     this.items = cache.namespace(ITEMS_NAMESPACE)
     this.itemLists = cache.namespace(ITEM_LISTS_NAMESPACE)
     this.searches = cache.namespace(SEARCH_NAMESPACE)
@@ -137,6 +156,7 @@ export class ServiceCache {
 
   /** Cache-aside read of one page of items, in the list namespace every item write bumps. */
   async itemList<T>(params: ItemListParams, load: () => Promise<T>): Promise<CachedRead<T>> {
+    if (!this.reads) return uncached(await load())
     const key = listKey({
       page: params.page,
       size: params.size,
@@ -148,6 +168,7 @@ export class ServiceCache {
 
   /** Cache-aside search, keyed by a hash of the already normalised query. */
   async search<T>(query: string, limit: number, load: () => Promise<T>): Promise<CachedRead<T>> {
+    if (!this.reads) return uncached(await load())
     return read(await this.searches.getOrSetEntry<T>(searchKey({ q: query, limit }), load))
   }
 
@@ -158,6 +179,7 @@ export class ServiceCache {
     size: number,
     load: () => Promise<PostPage>,
   ): Promise<CachedRead<PostPage>> {
+    if (!this.reads) return uncached(await load())
     return read(
       await this.posts.getOrSetEntry<PostPage>(postsKey({ id: userId, page, size }), load, {
         tags: [userTag(userId)],
@@ -170,20 +192,26 @@ export class ServiceCache {
    * older concurrent write or fill loses) and drop every cached list and search result.
    */
   async itemWritten(item: Item): Promise<void> {
-    await Promise.all([
-      this.items.set(itemKey({ id: item.id }), item, { version: item.version, etag: itemEtag(item) }),
-      this.itemsChanged(),
-    ])
+    await Promise.all([this.reads ? this.itemSet(item) : undefined, this.itemsChanged()])
+  }
+
+  /** Store one item row (version-checked) without touching lists; for write strategies that batch. */
+  async itemSet(item: Item): Promise<void> {
+    await this.items.set(itemKey({ id: item.id }), item, { version: item.version, etag: itemEtag(item) })
   }
 
   /** An item was deleted: drop its entry (revoking in-flight fills) and every list and search result. */
   async itemDeleted(id: number): Promise<void> {
-    await Promise.all([this.items.delete(itemKey({ id })), this.itemsChanged()])
+    await Promise.all([this.reads ? this.items.delete(itemKey({ id })) : undefined, this.itemsChanged()])
   }
 
   /** Lists and search results may contain any item: one O(1) namespace bump each. */
   async itemsChanged(): Promise<void> {
-    await Promise.all([this.itemLists.invalidateNamespace(), this.searches.invalidateNamespace()])
+    await Promise.all([
+      this.reads ? this.itemLists.invalidateNamespace() : undefined,
+      this.reads ? this.searches.invalidateNamespace() : undefined,
+      this.#responseTags ? this.cache.invalidateTags([ITEM_LISTS_TAG, ITEM_SEARCH_TAG]) : undefined,
+    ])
   }
 
   /** A user or one of their posts changed: everything tagged `user:{id}` is invalid. */
@@ -195,6 +223,10 @@ export class ServiceCache {
   async close(): Promise<void> {
     if (this.#owned) await this.cache.close()
   }
+}
+
+function uncached<T>(value: T): CachedRead<T> {
+  return { value, source: undefined, etag: '' }
 }
 
 function read<T>(result: { entry: { value: T; etag: string }; source: CacheSource }): CachedRead<T> {
@@ -210,7 +242,8 @@ function read<T>(result: { entry: { value: T; etag: string }; source: CacheSourc
  * try { ... } finally { await cache.close() }
  */
 export function createServiceCache(options: ServiceCacheOptions = {}): ServiceCache {
-  if (options.cache !== undefined) return new ServiceCache(options.cache, false)
+  const flags = { reads: options.reads ?? true, responseTags: options.responseTags ?? false }
+  if (options.cache !== undefined) return new ServiceCache(options.cache, false, flags)
   const cache = createCache({
     l1: memoryStore({ maxBytes: options.l1MaxBytes ?? DEFAULT_SERVICE_CACHE_L1_MAX_BYTES }),
     ...(options.redisUrl === undefined ? {} : { l2: redisStore({ url: options.redisUrl }) }),
@@ -218,5 +251,5 @@ export function createServiceCache(options: ServiceCacheOptions = {}): ServiceCa
     ttl: parseDuration(options.ttl ?? DEFAULT_SERVICE_CACHE_TTL, 'ttl'),
     grace: parseDuration(options.grace ?? DEFAULT_SERVICE_CACHE_GRACE, 'grace'),
   })
-  return new ServiceCache(cache, true)
+  return new ServiceCache(cache, true, flags)
 }

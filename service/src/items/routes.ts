@@ -1,19 +1,73 @@
 import { Type } from '@sinclair/typebox'
+import type { FastifyRequest } from 'fastify'
+import { ITEM_LISTS_TAG, itemEtag, type CachedRead } from '../cache/service-cache.js'
 import { NotFoundError } from '../errors.js'
 import type { Repositories, ServiceApp } from '../context.js'
 import { DEFAULT_PAGE_SIZE, IdParams, NoQuery } from '../http/common-schemas.js'
 import { errorResponses } from '../http/error-schema.js'
+import type { RouteCaching } from '../http/route-caching.js'
 import { Item, ItemList, ItemListQuery, NewItemBody, PatchItemBody, ReplaceItemBody } from './schemas.js'
 
-/** `GET/POST /items`, `GET/PUT/PATCH/DELETE /items/:id`. */
-export function registerItemsRoutes(app: ServiceApp, items: Repositories['items']): void {
+/**
+ * Clients and CDNs may keep item responses but revalidate them on every use (ETag → 304): an item
+ * can change at any time, and the server-side caches already make a revalidation cheap.
+ */
+const ITEM_POLICY = { scope: 'public', noCache: true } as const
+
+/**
+ * `GET/POST /items`, `GET/PUT/PATCH/DELETE /items/:id`. Reads are cache-aside through the service
+ * cache (`X-Cache` says how they were served), writes refresh the item entry and bump the list
+ * namespace; `ETag` is the item version, `If-Match` on writes answers 412 when stale.
+ */
+export function registerItemsRoutes(
+  app: ServiceApp,
+  items: Repositories['items'],
+  caching: RouteCaching,
+): void {
+  const { cache } = caching
+  // The ETag hook and the handler of one GET share one read.
+  const reads = new WeakMap<FastifyRequest, Promise<CachedRead<Item | undefined>>>()
+  const readItem = (request: FastifyRequest): Promise<CachedRead<Item | undefined>> => {
+    let read = reads.get(request)
+    if (read === undefined) {
+      const id = (request.params as { id: number }).id
+      read = cache
+        ? cache.item(id, () => items.findById(id))
+        : items.findById(id).then((item) => ({
+            value: item,
+            source: undefined,
+            etag: item === undefined ? '' : itemEtag(item),
+          }))
+      reads.set(request, read)
+    }
+    return read
+  }
+  // Preconditions of a write compare against the row as it is now, not a cached copy.
+  const currentEtag = async (request: FastifyRequest): Promise<string | undefined> => {
+    const headers = request.headers
+    if (headers['if-match'] === undefined && headers['if-unmodified-since'] === undefined) return undefined
+    const item = await items.findById((request.params as { id: number }).id)
+    return item === undefined ? undefined : itemEtag(item)
+  }
+  const writeCaching = {
+    httpCache: { etag: currentEtag, requirePrecondition: caching.requireIfMatch },
+  }
+
   app.get(
     '/items',
-    { schema: { querystring: ItemListQuery, response: { 200: ItemList, ...errorResponses(400) } } },
-    async (request) => {
+    {
+      schema: { querystring: ItemListQuery, response: { 200: ItemList, ...errorResponses(400) } },
+      config: {
+        httpCache: { policy: ITEM_POLICY, ttl: caching.ttl, tags: [ITEM_LISTS_TAG], private: false },
+      },
+    },
+    async (request, reply) => {
       const { page = 1, size = DEFAULT_PAGE_SIZE, category, sort } = request.query
-      const result = await items.list({ page, size, category, sort })
-      return { data: result.items, page, size, hasMore: result.hasMore }
+      const params = { page, size, category, sort }
+      const load = () => items.list(params)
+      const read = cache ? await cache.itemList(params, load) : { value: await load(), source: undefined }
+      if (read.source !== undefined) reply.header('x-cache', read.source)
+      return { data: read.value.items, page, size, hasMore: read.value.hasMore }
     },
   )
 
@@ -28,7 +82,8 @@ export function registerItemsRoutes(app: ServiceApp, items: Repositories['items'
     },
     async (request, reply) => {
       const item = await items.create(request.body)
-      return reply.code(201).header('location', `/items/${item.id}`).send(item)
+      await cache?.itemWritten(item)
+      return reply.code(201).header('location', `/items/${item.id}`).header('etag', itemEtag(item)).send(item)
     },
   )
 
@@ -40,11 +95,20 @@ export function registerItemsRoutes(app: ServiceApp, items: Repositories['items'
         querystring: NoQuery,
         response: { 200: Item, ...errorResponses(400, 404) },
       },
+      config: {
+        httpCache: {
+          policy: ITEM_POLICY,
+          ttl: caching.ttl,
+          private: false,
+          etag: async (request) => (await readItem(request)).etag || undefined,
+        },
+      },
     },
-    async (request) => {
-      const item = await items.findById(request.params.id)
-      if (item === undefined) throw new NotFoundError('Item', request.params.id)
-      return item
+    async (request, reply) => {
+      const read = await readItem(request)
+      if (read.value === undefined) throw new NotFoundError('Item', request.params.id)
+      if (read.source !== undefined) reply.header('x-cache', read.source)
+      return read.value
     },
   )
 
@@ -55,13 +119,15 @@ export function registerItemsRoutes(app: ServiceApp, items: Repositories['items'
         params: IdParams,
         querystring: NoQuery,
         body: ReplaceItemBody,
-        response: { 200: Item, ...errorResponses(400, 404, 413, 415) },
+        response: { 200: Item, ...errorResponses(400, 404, 412, 413, 415, 428) },
       },
+      config: writeCaching,
     },
-    async (request) => {
+    async (request, reply) => {
       const item = await items.replace(request.params.id, request.body)
       if (item === undefined) throw new NotFoundError('Item', request.params.id)
-      return item
+      await cache?.itemWritten(item)
+      return reply.header('etag', itemEtag(item)).send(item)
     },
   )
 
@@ -72,13 +138,15 @@ export function registerItemsRoutes(app: ServiceApp, items: Repositories['items'
         params: IdParams,
         querystring: NoQuery,
         body: PatchItemBody,
-        response: { 200: Item, ...errorResponses(400, 404, 413, 415) },
+        response: { 200: Item, ...errorResponses(400, 404, 412, 413, 415, 428) },
       },
+      config: writeCaching,
     },
-    async (request) => {
+    async (request, reply) => {
       const item = await items.patch(request.params.id, request.body)
       if (item === undefined) throw new NotFoundError('Item', request.params.id)
-      return item
+      await cache?.itemWritten(item)
+      return reply.header('etag', itemEtag(item)).send(item)
     },
   )
 
@@ -88,12 +156,14 @@ export function registerItemsRoutes(app: ServiceApp, items: Repositories['items'
       schema: {
         params: IdParams,
         querystring: NoQuery,
-        response: { 204: Type.Null(), ...errorResponses(400, 404) },
+        response: { 204: Type.Null(), ...errorResponses(400, 404, 412, 428) },
       },
+      config: writeCaching,
     },
     async (request, reply) => {
       const deleted = await items.delete(request.params.id)
       if (!deleted) throw new NotFoundError('Item', request.params.id)
+      await cache?.itemDeleted(request.params.id)
       return reply.code(204).send(null)
     },
   )

@@ -16,7 +16,12 @@ const BEARER = /^Bearer +(\S+) *$/i
 export function registerMeRoutes(app: ServiceApp, users: Repositories['users']): void {
   app.get(
     '/me/balance',
-    { schema: { querystring: NoQuery, response: { 200: Balance, ...errorResponses(400, 401) } } },
+    {
+      schema: { querystring: NoQuery, response: { 200: Balance, ...errorResponses(400, 401) } },
+      // Per-user and never stored server-side (no lifetime): the browser may keep it, and must
+      // revalidate it (ETag → 304 for the same user only).
+      config: { httpCache: { policy: { scope: 'private', noCache: true }, private: true } },
+    },
     async (request, reply) => {
       const header = request.headers.authorization
       if (header === undefined) {
@@ -31,8 +36,8 @@ export function registerMeRoutes(app: ServiceApp, users: Repositories['users']):
       }
       const user = await users.findBalanceByTokenHash(hashToken(token))
       if (user === undefined) throw new UnauthorizedError('Invalid bearer token: no user has this token.')
-      // Per-user data: shared caches must not store it.
-      reply.header('cache-control', 'private, no-store')
+      // Per-user data: shared caches must not store it (also without the HTTP cache plugin).
+      reply.header('cache-control', 'private, no-cache')
       return { userId: user.id, balanceCents: user.balanceCents }
     },
   )

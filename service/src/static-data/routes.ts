@@ -28,7 +28,10 @@ const STATIC_DATA: StaticData = Object.freeze({
 export function registerStaticDataRoutes(app: ServiceApp): void {
   app.get(
     '/static-data',
-    { schema: { querystring: NoQuery, response: { 200: StaticData, ...errorResponses(400) } } },
+    {
+      schema: { querystring: NoQuery, response: { 200: StaticData, ...errorResponses(400) } },
+      config: { httpCache: { policy: { scope: 'public', maxAge: '1h' }, private: false } },
+    },
     async () => STATIC_DATA,
   )
 }

@@ -15,6 +15,21 @@ describe('loadConfig', () => {
       logLevel: 'info',
       bodyLimit: 1_048_576,
       seed: { items: 100_000, users: 10_000, posts: 200_000, seed: 42 },
+      cache: { enabled: true, prefix: 'hp', ttl: 60_000, grace: 10_000 },
+      httpCache: false,
+      fastLane: false,
+      requireIfMatch: false,
+      diagnostics: {
+        profiling: false,
+        adminToken: undefined,
+        profilesDir: undefined,
+        metrics: true,
+        metricsToken: undefined,
+        serverTiming: true,
+        slowQueryMs: 100,
+        nPlusOneThreshold: 10,
+        blockingThresholdMs: 100,
+      },
     })
     expect(Object.isFrozen(config)).toBe(true)
     expect(Object.isFrozen(config.seed)).toBe(true)

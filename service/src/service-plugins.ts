@@ -1,0 +1,71 @@
+import { httpCache } from '../../src/fastify/http-cache.js'
+import { metricsPlugin } from '../../src/fastify/metrics.js'
+import { profilingPlugin } from '../../src/fastify/profiling.js'
+import { serverTimingPlugin } from '../../src/fastify/server-timing.js'
+import { cacheStatsSource, type PoolStats } from '../../src/profiling/metrics.js'
+import type { ServiceApp } from './context.js'
+import { exportRoutes } from './exports/export-routes.js'
+import { statsPlugin } from './stats/stats-plugin.js'
+
+/**
+ * Register the library's Fastify plugins on the service from its configuration: HTTP caching
+ * (validators, 304/412/428, Cache-Control, and the response cache when `HTTP_CACHE=on`),
+ * Server-Timing, `/metrics`, profiling with the slow-query log, N+1 and blocking detectors, the
+ * exports and the price statistics endpoint.
+ *
+ * A setup step given to `buildApp` that already registered one of them wins: the HTTP cache when
+ * `app.httpCache` exists, every diagnostics plugin when any Hotpath diagnostics plugin was
+ * registered, and the export and stats routes when their paths exist.
+ */
+export async function registerServicePlugins(app: ServiceApp): Promise<void> {
+  const { config, database, cache } = app.service
+  const diagnostics = config.diagnostics
+
+  if (!app.hasDecorator('httpCache')) {
+    await app.register(httpCache, {
+      ...(config.httpCache && cache ? { cache: cache.cache } : {}),
+      fastLane: config.fastLane,
+      // A stored response answers before validation runs, so with a store the plugin must reject
+      // undeclared parameters itself; without one the service's validator answers (E_VALIDATION).
+      unknownQuery: config.httpCache ? 'reject' : 'ignore',
+    })
+  }
+
+  if (!app.hasDecorator('hotpathDiagnostics')) {
+    if (diagnostics.serverTiming) await app.register(serverTimingPlugin)
+    if (diagnostics.metrics) {
+      const raw = database.raw
+      await app.register(metricsPlugin, {
+        ...(diagnostics.metricsToken === undefined ? {} : { token: diagnostics.metricsToken }),
+        ...(cache ? { cacheStats: cacheStatsSource(cache.cache) } : {}),
+        ...(raw.dialect === 'postgres'
+          ? {
+              pool: (): PoolStats => ({
+                total: raw.pool.totalCount,
+                idle: raw.pool.idleCount,
+                waiting: raw.pool.waitingCount,
+              }),
+            }
+          : {}),
+      })
+    }
+    const slow = diagnostics.slowQueryMs
+    const nPlusOne = diagnostics.nPlusOneThreshold
+    const blocking = diagnostics.blockingThresholdMs
+    if (diagnostics.profiling || slow > 0 || nPlusOne > 0 || blocking > 0) {
+      await app.register(profilingPlugin, {
+        enabled: diagnostics.profiling,
+        ...(diagnostics.adminToken === undefined ? {} : { adminToken: diagnostics.adminToken }),
+        ...(diagnostics.profilesDir === undefined ? {} : { dir: diagnostics.profilesDir }),
+        slowQuery: slow > 0 ? { threshold: slow } : false,
+        nPlusOne: nPlusOne > 0 ? { threshold: nPlusOne } : false,
+        blocking: blocking > 0 ? { threshold: blocking } : false,
+      })
+    }
+  }
+
+  if (!app.hasRoute({ method: 'GET', url: '/export/items.csv' })) {
+    await app.register(exportRoutes, { database })
+  }
+  if (!app.hasRoute({ method: 'GET', url: '/stats/prices' })) await app.register(statsPlugin)
+}
