@@ -38,7 +38,12 @@ import { normalizePath, normalizeUrl } from '../http/normalize-url.js'
 import type { QueryRules } from '../http/normalize-url.js'
 import { evaluatePreconditions, selectCodingForRevalidation } from '../http/preconditions.js'
 import { durationOr, ResponseCache } from '../http/response-cache.js'
-import type { ResponseCacheOptions, ResponseCacheStats, RouteKeyInfo } from '../http/response-cache.js'
+import type {
+  LookupResult,
+  ResponseCacheOptions,
+  ResponseCacheStats,
+  RouteKeyInfo,
+} from '../http/response-cache.js'
 import { answerFromStored, hashETag } from '../http/stored-response.js'
 import { mergeVary, parseVary, varyKey } from '../http/vary.js'
 
@@ -418,7 +423,8 @@ async function httpCachePlugin(fastify: FastifyInstance, options: HttpCacheOptio
     preHandler: preHandlerHookHandler
     onSend: onSendHookHandler
   } {
-    const onRequest: onRequestHookHandler = async function (request, reply) {
+    // Callback style: a hit is one promise (the lookup) from request to reply.
+    const onRequest: onRequestHookHandler = function (request, reply, done) {
       const state: RequestState = {
         deception: false,
         hit: false,
@@ -437,14 +443,17 @@ async function httpCachePlugin(fastify: FastifyInstance, options: HttpCacheOptio
       if (!normalized.ok) {
         if (normalized.reason === 'unknown-query-param') {
           state.done = true
-          return sendError(reply, new HttpUnknownQueryParamError(normalized.detail, route.query.allow))
+          sendError(reply, new HttpUnknownQueryParamError(normalized.detail, route.query.allow))
+          return
         }
         if (normalized.reason === 'malformed') {
           state.done = true
-          return sendError(reply, new HttpMalformedUrlError(request.url, normalized.detail))
+          sendError(reply, new HttpMalformedUrlError(request.url, normalized.detail))
+          return
         }
         state.deception = true
         if (responses) responses.counters.bypasses++
+        done()
         return
       }
       state.path = normalized.path
@@ -453,57 +462,106 @@ async function httpCachePlugin(fastify: FastifyInstance, options: HttpCacheOptio
         route.private === true ||
         (route.private === 'auto' && (credentials || route.policy?.scope === 'private'))
       if (route.negotiate) state.format = negotiateFormat(headers.accept)
-      if (!route.store || !responses || !SAFE.has(request.method)) return
-
-      let user: string | undefined
-      if (state.private) {
-        user = getUser ? await getUser(request) : undefined
-        if (user === undefined) {
-          responses.counters.bypasses++
-          return
-        }
+      if (
+        !route.store ||
+        !responses ||
+        !SAFE.has(request.method) ||
+        (route.policy && !isStorable(route.policy, state.private))
+      ) {
+        done()
+        return
       }
-      if (route.policy && !isStorable(route.policy, state.private)) return
+      if (!state.private) {
+        lookup(request, reply, done, state, responses, normalized.url, normalized.path, undefined)
+        return
+      }
+      Promise.resolve(getUser?.(request))
+        .then((user) => {
+          if (user === undefined) {
+            responses.counters.bypasses++
+            done()
+            return
+          }
+          lookup(request, reply, done, state, responses, normalized.url, normalized.path, user)
+        })
+        .catch((error: unknown) => done(error as Error))
+    }
+
+    function lookup(
+      request: FastifyRequest,
+      reply: FastifyReply,
+      done: (error?: Error) => void,
+      state: RequestState,
+      responses: ResponseCache,
+      url: string,
+      path: string,
+      user: string | undefined,
+    ): void {
+      const headers = request.headers
       const key = responses.keyFor({
         method: 'GET',
-        url: normalized.url,
-        vary: varyKey(headers, route.vary),
+        url,
+        vary: route.vary.length === 0 ? '' : varyKey(headers, route.vary),
         format: state.format,
         user,
       })
       state.key = key
       if (headers[REFRESH_HEADER] === refreshSecret) {
         state.store = !responses.hasUnkeyedHeader(headers)
+        done()
         return
       }
-      const hit = await responses.lookup(key)
-      if (hit) {
-        state.hit = true
-        if (hit.fresh) responses.counters.hits++
-        else {
-          responses.counters.staleHits++
-          scheduleRefresh(request, key)
+      responses.lookup(key).then((hit) => {
+        try {
+          answerHit(request, reply, done, state, responses, key, path, hit)
+        } catch (error) {
+          done(error as Error)
         }
-        // Remembered even without `fastLane`, for a createFastLane() installed in a serverFactory.
-        if (hit.stored.public && !state.private) responses.rememberRoute(normalized.path, route.keyInfo)
-        const answer = answerFromStored(
-          hit.stored,
-          hit.entry.etag,
-          hit.entry.createdAt,
-          { method: request.method, headers: request.headers },
-          Date.now(),
-          xCache ? (hit.fresh ? hit.source : 'stale') : undefined,
-        )
-        if (answer.status === 412)
-          return sendError(reply, new HttpPreconditionFailedError('If-Match', headers['if-match']))
-        if (answer.status === 304) responses.counters.notModified++
-        reply.code(answer.status).headers(answer.headers)
-        if (answer.cacheControl) reply.header('cache-control', answer.cacheControl)
-        if (answer.xCache) reply.header('x-cache', answer.xCache)
-        return reply.send(answer.body)
+      }, done)
+    }
+
+    function answerHit(
+      request: FastifyRequest,
+      reply: FastifyReply,
+      done: (error?: Error) => void,
+      state: RequestState,
+      responses: ResponseCache,
+      key: string,
+      path: string,
+      hit: LookupResult | undefined,
+    ): void {
+      const headers = request.headers
+      if (!hit) {
+        responses.counters.misses++
+        state.store = request.method === 'GET' && !responses.hasUnkeyedHeader(headers)
+        done()
+        return
       }
-      responses.counters.misses++
-      state.store = request.method === 'GET' && !responses.hasUnkeyedHeader(headers)
+      state.hit = true
+      if (hit.fresh) responses.counters.hits++
+      else {
+        responses.counters.staleHits++
+        scheduleRefresh(request, key)
+      }
+      // Remembered even without `fastLane`, for a createFastLane() installed in a serverFactory.
+      if (hit.stored.public && !state.private) responses.rememberRoute(path, route.keyInfo)
+      const answer = answerFromStored(
+        hit.stored,
+        hit.entry.etag,
+        hit.entry.createdAt,
+        { method: request.method, headers },
+        Date.now(),
+        xCache ? (hit.fresh ? hit.source : 'stale') : undefined,
+      )
+      if (answer.status === 412) {
+        sendError(reply, new HttpPreconditionFailedError('If-Match', headers['if-match']))
+        return
+      }
+      if (answer.status === 304) responses.counters.notModified++
+      reply.code(answer.status).headers(answer.headers)
+      if (answer.cacheControl) reply.header('cache-control', answer.cacheControl)
+      if (answer.xCache) reply.header('x-cache', answer.xCache)
+      reply.send(answer.body)
     }
 
     const preHandler: preHandlerHookHandler = async function (request, reply) {
