@@ -11,7 +11,7 @@ function script(source: string): LuaScript {
 
 const READ_VERSION = `
 local function stored_version(raw)
-  if not raw then return nil end
+  if not raw or raw == '' then return nil end
   local nl = string.find(raw, '\\n', 1, true)
   if not nl then return nil end
   return tonumber(string.sub(raw, 1, nl - 1))
@@ -28,7 +28,8 @@ end
 export const WRITE_SCRIPT = script(`${READ_VERSION}
 local lease = redis.call('GET', KEYS[2])
 if ARGV[4] ~= '' and lease and lease ~= ARGV[4] then return 0 end
-local current = stored_version(redis.call('GET', KEYS[1]))
+-- Only the head of the stored value: the version line, without copying the payload into Lua.
+local current = stored_version(redis.call('GETRANGE', KEYS[1], 0, 47))
 if current and current > tonumber(ARGV[1]) then return 0 end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 if ARGV[5] == 'set' then
