@@ -533,7 +533,9 @@ async function httpCachePlugin(fastify: FastifyInstance, options: HttpCacheOptio
       const headers = request.headers
       if (!hit) {
         responses.counters.misses++
-        state.store = request.method === 'GET' && !responses.hasUnkeyedHeader(headers)
+        const unkeyed = responses.unkeyedHeaderOf(headers)
+        if (unkeyed !== undefined) warnUnkeyed(unkeyed)
+        state.store = request.method === 'GET' && unkeyed === undefined
         done()
         return
       }
@@ -795,6 +797,16 @@ async function httpCachePlugin(fastify: FastifyInstance, options: HttpCacheOptio
     }
     reply.header('etag', baseEtag)
     return body
+  }
+
+  const warnedUnkeyed = new Set<string>()
+  // Behind a proxy that always sets one of these headers nothing would ever be stored: say so once.
+  function warnUnkeyed(header: string): void {
+    if (warnedUnkeyed.has(header)) return
+    warnedUnkeyed.add(header)
+    fastify.log.warn(
+      `httpCache: responses to requests carrying "${header}" are not stored (the header is not part of the cache key and could poison it). If a trusted proxy sets it on every request, pass unkeyedHeaders without it.`,
+    )
   }
 
   function scheduleRefresh(request: FastifyRequest, key: string): void {

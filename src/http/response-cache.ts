@@ -177,10 +177,18 @@ export class ResponseCache {
       : `path#${createHash('sha256').update(path).digest('base64url')}`
   }
 
-  /** Whether a miss for this request may be stored (no unkeyed header that could change the answer). */
+  /**
+   * The first unkeyed header this request carries (so a miss for it must not be stored), or
+   * `undefined` when it carries none.
+   */
+  unkeyedHeaderOf(headers: Record<string, unknown>): string | undefined {
+    for (const name of this.options.unkeyedHeaders) if (headers[name] !== undefined) return name
+    return undefined
+  }
+
+  /** Whether a miss for this request may not be stored (it carries an unkeyed header). */
   hasUnkeyedHeader(headers: Record<string, unknown>): boolean {
-    for (const name of this.options.unkeyedHeaders) if (headers[name] !== undefined) return true
-    return false
+    return this.unkeyedHeaderOf(headers) !== undefined
   }
 
   /**

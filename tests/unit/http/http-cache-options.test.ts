@@ -130,6 +130,38 @@ describe('route options', () => {
   })
 })
 
+describe('unkeyed headers behind a proxy', () => {
+  it('warns once that such misses are not stored, and unkeyedHeaders: [] trusts the proxy', async () => {
+    const logs: string[] = []
+    const build = async (unkeyedHeaders?: string[]) => {
+      const app = Fastify({ logger: { level: 'warn', stream: { write: (line: string) => logs.push(line) } } })
+      await app.register(httpCache, {
+        cache: createTestCache(),
+        ...(unkeyedHeaders ? { unkeyedHeaders } : {}),
+      })
+      let calls = 0
+      app.get('/p', { config: { httpCache: { policy: { scope: 'public', maxAge: '1m' } } } }, async () => ({
+        n: ++calls,
+      }))
+      return app
+    }
+    const strict = await build()
+    for (let i = 0; i < 3; i++) await strict.inject({ url: '/p', headers: { 'x-forwarded-host': 'proxy' } })
+    expect((await strict.inject({ url: '/p', headers: { 'x-forwarded-host': 'proxy' } })).json()).toEqual({
+      n: 4,
+    })
+    expect(logs.filter((l) => l.includes('x-forwarded-host'))).toHaveLength(1)
+    await strict.close()
+
+    const trusting = await build([])
+    await trusting.inject({ url: '/p', headers: { 'x-forwarded-host': 'proxy' } })
+    const hit = await trusting.inject({ url: '/p', headers: { 'x-forwarded-host': 'proxy' } })
+    expect(hit.headers['x-cache']).toBe('hit-l1')
+    expect(hit.json()).toEqual({ n: 1 })
+    await trusting.close()
+  })
+})
+
 describe('ResponseCache', () => {
   it('keeps short keys readable and hashes long ones', () => {
     const responses = new ResponseCache(createTestCache())
