@@ -37,9 +37,10 @@ import type { ResponseFormat } from '../http/negotiation.js'
 import { normalizePath, normalizeUrl } from '../http/normalize-url.js'
 import type { QueryRules } from '../http/normalize-url.js'
 import { evaluatePreconditions, selectCodingForRevalidation } from '../http/preconditions.js'
-import { durationOr, ResponseCache } from '../http/response-cache.js'
+import { durationOr, resolveResponseCacheOptions, ResponseCache } from '../http/response-cache.js'
 import type {
   LookupResult,
+  ResolvedResponseCacheOptions,
   ResponseCacheOptions,
   ResponseCacheStats,
   RouteKeyInfo,
@@ -231,9 +232,15 @@ const JSON_TYPE = 'application/json; charset=utf-8'
 const packr = new Packr({ useRecords: false })
 const packMsgpack = (payload: unknown): string => packr.pack(payload) as unknown as string
 
-function typeError(option: string, value: unknown, expected: string, cause?: unknown): TypeError {
-  const message = new InvalidOptionError(option, value, expected).message
-  return new TypeError(`httpCache: ${message}`, cause === undefined ? undefined : { cause })
+function typeError(option: string, value: unknown, expected: string): TypeError {
+  return new TypeError(`httpCache: ${new InvalidOptionError(option, value, expected).message}`)
+}
+
+// Options are validated by the framework-free layer (InvalidOptionError); Fastify plugins throw TypeError.
+function asTypeError(error: unknown): unknown {
+  return error instanceof InvalidOptionError
+    ? new TypeError(`httpCache: ${error.message}`, { cause: error })
+    : error
 }
 
 async function httpCachePlugin(fastify: FastifyInstance, options: HttpCacheOptions): Promise<void> {
@@ -262,11 +269,12 @@ async function httpCachePlugin(fastify: FastifyInstance, options: HttpCacheOptio
     throw typeError('fastLane', true, 'a `cache` option as well (the fast lane serves stored responses)')
 
   let responses: ResponseCache | undefined
+  let resolved: ResolvedResponseCacheOptions
   try {
+    resolved = resolveResponseCacheOptions(options)
     responses = cache ? new ResponseCache(cache, options) : undefined
   } catch (error) {
-    if (error instanceof InvalidOptionError) throw typeError(error.option, error.value, error.message, error)
-    throw error
+    throw asTypeError(error)
   }
   responses?.onError((error, operation) =>
     fastify.log.warn({ err: error, operation }, 'httpCache: cache operation failed'),
@@ -274,11 +282,7 @@ async function httpCachePlugin(fastify: FastifyInstance, options: HttpCacheOptio
   const getUser = options.getUser
   const xCache = options.xCache ?? true
   const invalidateOnUnsafe = options.invalidateOnUnsafe ?? true
-  const compression = responses
-    ? responses.options.compression
-    : options.compression === false
-      ? false
-      : { ...(typeof options.compression === 'object' ? options.compression : {}) }
+  const compression = resolved.compression
   const threshold =
     compression === false
       ? DEFAULT_COMPRESSION_THRESHOLD
@@ -394,9 +398,7 @@ async function httpCachePlugin(fastify: FastifyInstance, options: HttpCacheOptio
         requirePrecondition: config.requirePrecondition === true,
       })
     } catch (error) {
-      if (error instanceof InvalidOptionError)
-        throw typeError(error.option, error.value, `${error.message}`, error)
-      throw error
+      throw asTypeError(error)
     }
   }
 

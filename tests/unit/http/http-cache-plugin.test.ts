@@ -548,6 +548,11 @@ describe('registration', () => {
       [{ xCache: 'yes' }, /"xCache"/],
       [{ maxBodyBytes: -1, cache: createTestCache() }, /"maxBodyBytes"/],
       [{ ttl: 5 }, /"ttl"/],
+      [{ compression: 'gzip' }, /^httpCache: Invalid option "compression": got "gzip", expected a boolean/],
+      [
+        { maxBodyBytes: 1.5, cache: createTestCache() },
+        /^httpCache: Invalid option "maxBodyBytes": got 1\.5, expected a non-negative integer\.$/,
+      ],
     ]
     for (const [options, pattern] of bad) {
       const app = Fastify()
