@@ -1,6 +1,6 @@
 import { createClient } from 'redis'
 import { afterAll, afterEach, describe, expect, it } from 'vitest'
-import { DEFAULT_L1_TRUST_TIMEOUT, type Cache } from '../../../src/cache/index.js'
+import { createCache, DEFAULT_L1_TRUST_TIMEOUT, type Cache } from '../../../src/cache/index.js'
 import { redisStore } from '../../../src/cache/stores/redis/index.js'
 import { hasRedis, REDIS_URL } from '../../helpers/services.js'
 import { latch, redisCache, sleep, uniquePrefix, untilTrusted } from './helpers.js'
@@ -215,6 +215,26 @@ describe.runIf(hasRedis)('several instances sharing Redis', () => {
     expect(bCalls).toBe(1)
     gate.open()
     expect(await slowA).toBe('from-a')
+  })
+
+  it('accepts an existing node-redis client and leaves it open on close', async () => {
+    const client = createClient({ url: REDIS_URL })
+    client.on('error', () => {})
+    await client.connect()
+    try {
+      const external = createCache({ prefix, ttlJitter: 0, l2: redisStore({ client }) })
+      const other = instance()
+      await untilTrusted(external, other)
+      await external.set('ext', { ok: true })
+      expect(await other.get('ext')).toEqual({ ok: true })
+      await other.set('ext', { ok: false })
+      await sleep(50)
+      expect(await external.get('ext')).toEqual({ ok: false })
+      await external.close()
+      expect(await client.ping()).toBe('PONG')
+    } finally {
+      client.destroy()
+    }
   })
 
   it('a corrupt or foreign value in Redis is a miss, not an error', async () => {

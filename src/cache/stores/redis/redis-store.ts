@@ -163,14 +163,9 @@ export class RedisStore implements Store {
   #closed = false
   hooks: RedisStoreHooks = {}
 
-  constructor(options: RedisStoreOptions | ResolvedRedisStoreOptions = {}) {
-    this.options =
-      'commandsQueueMaxLength' in options &&
-      typeof options.timeout === 'number' &&
-      'codec' in options &&
-      options.codec !== undefined
-        ? (options as ResolvedRedisStoreOptions)
-        : resolveRedisStoreOptions(options as RedisStoreOptions)
+  /** Prefer the lazy `redisStore(options)` factory; this takes already resolved options. */
+  constructor(options: ResolvedRedisStoreOptions) {
+    this.options = options
     const codec = this.options.codec
     const json = jsonCodec()
     const msgpack = msgpackCodec()
