@@ -142,10 +142,14 @@ describe('getOrSet', () => {
     await cache.set('k', 'old')
     await sleep(40)
     const gate = latch()
-    const served = await cache.getOrSetEntry('k', async () => {
-      await gate.wait
-      return 'new'
-    })
+    const served = await cache.getOrSetEntry(
+      'k',
+      async () => {
+        await gate.wait
+        return 'new'
+      },
+      { ttl: '1m' },
+    )
     expect(served).toMatchObject({ source: 'stale', entry: { value: 'old' } })
     gate.open()
     await sleep(10)
