@@ -92,10 +92,26 @@ export interface ResolvedRedisStoreOptions {
   readonly leaseTtl: number
 }
 
+const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379'
+
+function isRedisUrl(url: unknown): boolean {
+  if (typeof url !== 'string') return false
+  try {
+    const protocol = new URL(url).protocol
+    return protocol === 'redis:' || protocol === 'rediss:'
+  } catch {
+    return false
+  }
+}
+
 export function resolveRedisStoreOptions(options: RedisStoreOptions = {}): ResolvedRedisStoreOptions {
   const client = options.client
   if (client !== undefined && (typeof client !== 'object' || client === null || !('sendCommand' in client))) {
     throw new InvalidOptionError('client', client, 'a node-redis 5 client (createClient())')
+  }
+  const url = options.url ?? DEFAULT_REDIS_URL
+  if (client === undefined && !isRedisUrl(url)) {
+    throw new InvalidOptionError('url', url, "a redis:// or rediss:// URL such as 'redis://127.0.0.1:6379'")
   }
   const threshold = options.breakerThreshold ?? DEFAULT_BREAKER_THRESHOLD
   if (!Number.isInteger(threshold) || threshold < 1)
@@ -106,7 +122,7 @@ export function resolveRedisStoreOptions(options: RedisStoreOptions = {}): Resol
   const timeout = parseDuration(options.timeout ?? DEFAULT_L2_TIMEOUT, 'timeout')
   if (timeout <= 0) throw new InvalidOptionError('timeout', options.timeout, 'a duration above 0')
   return Object.freeze({
-    url: options.url ?? 'redis://127.0.0.1:6379',
+    url,
     client: client as RedisClientLike | undefined,
     codec: options.codec ?? msgpackCodec(),
     timeout,
