@@ -42,7 +42,7 @@ export interface WriteStrategySetupOptions {
   /** Prefix of the queue's Redis keys. @default 'hotpath:wb' */
   prefix?: string
   /** Write-behind tuning (batch size, maxPending, retries, consumer name, WAIT/WAITAOF…). @default {} */
-  writeBehind?: Omit<WriteBehindOptions<Item, number>, 'client' | 'url' | 'prefix' | 'name' | 'afterCommit'>
+  writeBehind?: Omit<WriteBehindOptions<Item, number>, 'client' | 'url' | 'prefix' | 'name'>
   /** Called with the write-behind queue once it is connected (stats, events, tests). @default undefined */
   onReady?: (writes: WriteBehind<Item, number>) => void
 }
@@ -87,7 +87,10 @@ export function writeStrategySetup(options: WriteStrategySetupOptions = {}): Ser
         prefix,
         name: ITEMS_QUEUE,
         // Rows created or deleted by a flush change lists and searches cached from the database.
-        afterCommit: cache === undefined ? undefined : () => cache.itemsChanged(),
+        afterCommit: async (batch) => {
+          await cache?.itemsChanged()
+          await options.writeBehind?.afterCommit?.(batch)
+        },
       })
       writes.on('error', ({ operation, error }) => app.log.warn({ err: error, operation }, 'write-behind'))
       writes.on('dead-letter', ({ key, version, error }) =>
