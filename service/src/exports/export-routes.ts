@@ -7,6 +7,7 @@ import {
   contentDisposition,
   exportEtag,
   ifNoneMatchMatches,
+  isPrematureClose,
   kyselySource,
   negotiateEncoding,
   parseColumns,
@@ -165,6 +166,9 @@ export const exportRoutes: FastifyPluginAsync<ExportRoutesOptions> = async (app,
     let outcome: ExportSummary['outcome'] = 'aborted'
     stream.once('end', () => (outcome = 'completed'))
     stream.once('error', (error) => {
+      // With compression the source sits in a pipeline, which destroys it with a premature-close
+      // error when the client leaves: that is an abort, not a failure.
+      if (isPrematureClose(error)) return
       outcome = 'failed'
       request.log.error({ err: error, route }, 'export failed mid-stream; response cut off')
     })

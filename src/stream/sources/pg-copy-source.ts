@@ -7,6 +7,8 @@ import { DEFAULT_CHUNK_SIZE, DEFAULT_DELIMITER } from '../defaults.js'
 export interface PgCopyClient {
   query(stream: Readable): Readable
   release(destroy?: boolean | Error): void
+  on(event: 'error', listener: (error: Error) => void): unknown
+  off(event: 'error', listener: (error: Error) => void): unknown
   processID?: number | null
 }
 
@@ -145,6 +147,11 @@ export class PgCopyStream extends Readable {
         return
       }
       this.#client = client
+      // A checked-out pg client whose connection dies emits 'error'; unheard, that event would
+      // crash the process. While the COPY holds the client, the error ends this stream instead.
+      const onClientError = (error: Error) => this.destroy(error)
+      client.on('error', onClientError)
+      this.once('close', () => client.off('error', onClientError))
       const copy = client.query(copyTo(this.#sql))
       this.#copy = copy
       copy.on('data', (chunk: Buffer) => {

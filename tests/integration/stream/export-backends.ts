@@ -14,6 +14,8 @@ import { hasPostgres, POSTGRES_URL } from '../../helpers/services.js'
 
 export interface ExportFixture {
   database: ServiceDatabase
+  /** PostgreSQL only: the `application_name` of the service's connections. */
+  applicationName?: string
   /** Resolves when nothing of the export is left holding the database (polls, bounded). */
   assertReleased(): Promise<void>
   close(): Promise<void>
@@ -118,6 +120,7 @@ async function openPostgres(items: number): Promise<ExportFixture> {
   const pool = database.raw.dialect === 'postgres' ? database.raw.pool : undefined
   return {
     database,
+    applicationName: name,
     assertReleased: () =>
       eventually(async () => {
         const { rows } = await adminClient.query<{ state: string; query: string }>(

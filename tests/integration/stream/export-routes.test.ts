@@ -1,11 +1,13 @@
 import { parse } from 'csv-parse/sync'
 import Fastify, { type FastifyInstance } from 'fastify'
 import http from 'node:http'
+import pg from 'pg'
 import type { AddressInfo } from 'node:net'
 import { brotliDecompressSync, gunzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 import { exportRoutes, type ExportSummary } from '../../../service/src/exports/export-routes.js'
+import { POSTGRES_URL } from '../../helpers/services.js'
 import { EXPORT_BACKENDS, type ExportFixture } from './export-backends.js'
 
 /** Enough rows that an export is far larger than the socket buffers between server and client. */
@@ -42,9 +44,14 @@ async function startHarness(fixture: ExportFixture): Promise<Harness> {
 }
 
 /** GET over a real socket; read `bytesBeforeAbort` bytes (slowly if `delayMs`), then hang up. */
-function readThenAbort(url: string, bytesBeforeAbort: number, delayMs = 0): Promise<number> {
+function readThenAbort(
+  url: string,
+  bytesBeforeAbort: number,
+  delayMs = 0,
+  headers: http.OutgoingHttpHeaders = {},
+): Promise<number> {
   return new Promise((resolve, reject) => {
-    const request = http.get(url, (response) => {
+    const request = http.get(url, { headers }, (response) => {
       let received = 0
       response.on('data', (chunk: Buffer) => {
         received += chunk.length
@@ -221,6 +228,14 @@ for (const backend of EXPORT_BACKENDS) {
       await fixture.assertReleased()
     })
 
+    it('releases the source when a client of a compressed export hangs up, and counts it as aborted', async () => {
+      const ended = harness.nextSummary()
+      await readThenAbort(`${harness.base}/export/items.ndjson`, 1, 0, { 'accept-encoding': 'gzip' })
+      const summary = await ended
+      expect(summary.outcome).toBe('aborted')
+      await fixture.assertReleased()
+    })
+
     it('does not run ahead of a slow client (backpressure)', async () => {
       const ended = harness.nextSummary()
       const consumed = await readThenAbort(
@@ -246,6 +261,51 @@ for (const backend of EXPORT_BACKENDS) {
         const all = await harness.app.inject({ method: 'GET', url: '/export/items.csv' })
         const cursorAll = await harness.app.inject({ method: 'GET', url: '/export/items.csv?via=cursor' })
         expect(parse(all.body)).toEqual(parse(cursorAll.body))
+      })
+
+      it('cuts a COPY response off and recovers when the database connection dies mid-export', async () => {
+        const admin = new pg.Client({ connectionString: POSTGRES_URL })
+        await admin.connect()
+        try {
+          const ended = harness.nextSummary()
+          const outcome = new Promise<{ complete: boolean; bytes: number }>((resolve, reject) => {
+            const request = http.get(`${harness.base}/export/items.csv?via=copy`, (response) => {
+              let bytes = 0
+              let killed = false
+              response.on('data', (chunk: Buffer) => {
+                bytes += chunk.length
+                if (killed) return
+                killed = true
+                response.pause()
+                // Fault injection: the backend serving the cursor is terminated mid-stream.
+                void admin
+                  .query(
+                    `select pg_terminate_backend(pid) from pg_stat_activity
+                     where application_name = $1 and state <> 'idle' and query like 'COPY%'`,
+                    [fixture.applicationName],
+                  )
+                  .then(() => response.resume(), reject)
+              })
+              response.on('end', () => resolve({ complete: response.complete, bytes }))
+              response.on('error', () => resolve({ complete: false, bytes }))
+              response.on('aborted', () => resolve({ complete: false, bytes }))
+            })
+            request.on('error', () => undefined)
+          })
+          const { complete } = await outcome
+          const summary = await ended
+          expect(complete).toBe(false)
+          expect(summary.outcome).toBe('failed')
+          await fixture.assertReleased()
+          const after = await harness.app.inject({
+            method: 'GET',
+            url: '/export/items.csv?via=cursor&columns=id',
+          })
+          expect(after.statusCode).toBe(200)
+          expect(after.body.split('\r\n')).toHaveLength(ITEMS + 2)
+        } finally {
+          await admin.end()
+        }
       })
 
       it('cancels the COPY and discards its connection when the client hangs up', async () => {
