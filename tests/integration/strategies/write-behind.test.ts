@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import { createClient } from 'redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createWriteBehind, type WriteBehind } from '../../../src/cache/strategies/write-behind.js'
-import { WriteBehindFullError } from '../../../src/errors.js'
+import { InvalidOptionError, WriteBehindFullError, WriteBehindUnavailableError } from '../../../src/errors.js'
 import { hasRedis, REDIS_URL } from '../../helpers/services.js'
 import { MemoryRepository, type Row } from './support/memory-repository.js'
 
@@ -239,5 +239,33 @@ describe.runIf(hasRedis)('write-behind (real Redis)', () => {
     await writes.flush()
     expect(repository.rows.get(51)).toEqual({ id: 51, name: 'once', version: 1 })
     expect(errors).toContain('afterCommit')
+  })
+
+  it('WAITAOF needs Redis >= 7.2: connect() says so instead of failing every write', async () => {
+    fresh()
+    const info = String(await admin.sendCommand(['INFO', 'server']))
+    const [, major = '0', minor = '0'] = /redis_version:(\d+)\.(\d+)/.exec(info) ?? []
+    const writes = queue(new MemoryRepository(), { waitAof: { local: 1, replicas: 0 } })
+    if (Number(major) > 7 || (Number(major) === 7 && Number(minor) >= 2)) {
+      // A newer server: WAITAOF exists, so connect() goes on (and writes need appendonly yes).
+      await expect(writes.connect()).resolves.toBeUndefined()
+    } else {
+      await expect(writes.connect()).rejects.toThrow(InvalidOptionError)
+      await expect(writes.connect()).rejects.toThrow(/>= 7\.2/)
+    }
+  })
+
+  it('WAIT for a replica that does not exist fails the write with a 503 (the write stays queued)', async () => {
+    fresh()
+    const repository = new MemoryRepository()
+    const writes = queue(repository, { waitReplicas: 1, waitTimeout: 50 })
+    await writes.connect()
+    const refused = await writes
+      .write({ id: 61, name: 'unreplicated', version: 0 })
+      .catch((error: unknown) => error)
+    expect(refused).toBeInstanceOf(WriteBehindUnavailableError)
+    expect(refused).toMatchObject({ statusCode: 503, message: expect.stringContaining('0 of 1 replicas') })
+    await writes.flush()
+    expect(repository.rows.get(61)?.name).toBe('unreplicated')
   })
 })
