@@ -405,10 +405,11 @@ export class CacheCore {
     payloadBytes: number | undefined,
     stamp: number,
     seq: number,
+    force = false,
   ): void {
     if (this.l1 === undefined) return
     if (seq < this.#recentFloor || (this.#recent.get(l1Key) ?? 0) > seq) return
-    this.l1.put(l1Key, { entry, stamp, epoch: this.epoch }, entrySize(l1Key, entry, payloadBytes))
+    this.l1.put(l1Key, { entry, stamp, epoch: this.epoch }, entrySize(l1Key, entry, payloadBytes), force)
   }
 
   /** Read many keys: L1 first, then one MGET for the rest. */
@@ -520,7 +521,7 @@ export class CacheCore {
       try {
         await this.prepare(ns)
         const written = await this.l2.write(ns.redisKey(key), entry, payload as Buffer, {
-          mode: 'set',
+          mode: options?.version === undefined ? 'set' : 'set-versioned',
           channel: this.channel,
           message: this.#message('s', { k: [l1Key] }),
         })
@@ -530,7 +531,7 @@ export class CacheCore {
         throw error
       }
     }
-    this.#putL1(l1Key, entry, payload?.byteLength, stamp, seq)
+    this.#putL1(l1Key, entry, payload?.byteLength, stamp, seq, options?.version === undefined)
     this.emit('set', { key })
     return entry
   }

@@ -70,6 +70,17 @@ describe.runIf(hasRedis)('redis store', () => {
     expect((await store.get(key))?.value).toBe('explicit')
   })
 
+  it('an explicit set without a caller version always lands (clock skew cannot drop it); with one it is checked', async () => {
+    const key = `${prefix}:skew`
+    const ahead = entry('from a clock ahead', Date.now() + 60_000)
+    expect(await store.write(key, ahead.entry, ahead.payload, { mode: 'set' })).toBe(true)
+    const behind = entry('latest intent', Date.now())
+    expect(await store.write(key, behind.entry, behind.payload, { mode: 'fill' })).toBe(false)
+    expect(await store.write(key, behind.entry, behind.payload, { mode: 'set-versioned' })).toBe(false)
+    expect(await store.write(key, behind.entry, behind.payload, { mode: 'set' })).toBe(true)
+    expect((await store.get(key))?.value).toBe('latest intent')
+  })
+
   it('a lease holder that writes releases the lease', async () => {
     const key = `${prefix}:release`
     expect((await store.acquireLease(key, 't1', 5_000)).acquired).toBe(true)

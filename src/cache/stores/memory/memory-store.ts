@@ -90,16 +90,16 @@ export class MemoryStore implements Store {
   }
 
   /**
-   * Store a record unless it is older than the one held or bigger than `maxEntryBytes`.
-   * Returns whether it was stored.
+   * Store a record unless it is older than the one held (`force` skips that check) or bigger
+   * than `maxEntryBytes`. Returns whether it was stored.
    */
-  put(key: string, record: L1Record, size: number): boolean {
+  put(key: string, record: L1Record, size: number, force = false): boolean {
     if (size > this.options.maxEntryBytes) {
       this.#lru.delete(key)
       return false
     }
     const current = this.#lru.peek(key)
-    if (current !== undefined && current.entry.version > record.entry.version) return false
+    if (!force && current !== undefined && current.entry.version > record.entry.version) return false
     this.#lru.set(key, record, { size })
     return true
   }

@@ -148,6 +148,12 @@ const BUFFER_REPLIES: CommandOptions = { typeMapping: { [RESP_TYPES.BLOB_STRING]
 const LEASE_SUFFIX = '\0L'
 const NOOP = (): void => {}
 
+/**
+ * `fill`: a loader's result, version-checked; `set-versioned`: an explicit set with a caller
+ * version, version-checked; `set`: an explicit set without one, always lands.
+ */
+export type WriteMode = 'fill' | 'set' | 'set-versioned'
+
 /** A decoded shared-tier read: the stored value and its payload size (for L1 accounting). */
 export interface StoredRead {
   readonly value: StoredValue
@@ -386,7 +392,7 @@ export class RedisStore implements Store {
     key: string,
     entry: CacheEntry,
     payload: Buffer,
-    options: { token?: string; mode: 'set' | 'fill'; channel?: string; message?: string },
+    options: { token?: string; mode: WriteMode; channel?: string; message?: string },
   ): Promise<boolean> {
     const ttl = Math.max(1, Math.ceil(entry.staleUntil - Date.now()))
     const stored = encodeStored(entry, payload)
@@ -491,7 +497,7 @@ export class RedisStore implements Store {
   async set(key: string, entry: CacheEntry): Promise<boolean> {
     const payload = encodePayload(entry.value, this.options.codec)
     const withEtag = entry.etag === '' ? { ...entry, etag: etagOf(payload) } : entry
-    return this.write(key, withEtag, payload, { mode: 'set' })
+    return this.write(key, withEtag, payload, { mode: 'set-versioned' })
   }
 
   async delete(key: string): Promise<void> {

@@ -19,20 +19,23 @@ end
 `
 
 /**
- * Version-checked write. KEYS: value, lease. ARGV: version, stored value, pttl, lease token ('' for
- * none), mode ('set' | 'fill'), lease ttl, channel, message.
- * A fill holding a lease is refused when the lease was revoked ('~') or taken over; any write is
- * refused when the stored entry or tombstone has a higher version. An explicit set revokes a live
- * lease so that fills started before it cannot write back. Publishes on success.
+ * Write. KEYS: value, lease. ARGV: version, stored value, pttl, lease token ('' for none), mode,
+ * lease ttl, channel, message. Modes: 'fill' and 'set-versioned' are refused when the stored
+ * entry or tombstone has a higher version; 'set' (an explicit set without a caller version) is the
+ * latest intent and always lands, so clock skew between instances cannot drop it. A fill holding a
+ * lease is also refused when the lease was revoked ('~') or taken over. Both set modes revoke a
+ * live lease so that fills started before them cannot write back. Publishes on success.
  */
 export const WRITE_SCRIPT = script(`${READ_VERSION}
 local lease = redis.call('GET', KEYS[2])
 if ARGV[4] ~= '' and lease and lease ~= ARGV[4] then return 0 end
--- Only the head of the stored value: the version line, without copying the payload into Lua.
-local current = stored_version(redis.call('GETRANGE', KEYS[1], 0, 47))
-if current and current > tonumber(ARGV[1]) then return 0 end
+if ARGV[5] ~= 'set' then
+  -- Only the head of the stored value: the version line, without copying the payload into Lua.
+  local current = stored_version(redis.call('GETRANGE', KEYS[1], 0, 47))
+  if current and current > tonumber(ARGV[1]) then return 0 end
+end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
-if ARGV[5] == 'set' then
+if ARGV[5] ~= 'fill' then
   if lease and lease ~= '~' then redis.call('SET', KEYS[2], '~', 'PX', ARGV[6]) end
 elseif ARGV[4] ~= '' and lease == ARGV[4] then
   redis.call('DEL', KEYS[2])
