@@ -64,6 +64,51 @@ describe('loadConfig', () => {
     })
   })
 
+  it('reads the cache, HTTP cache and diagnostics switches', () => {
+    const config = loadConfig({
+      CACHE: 'off',
+      CACHE_PREFIX: 'svc-a',
+      CACHE_TTL: '5m',
+      CACHE_GRACE: '0',
+      HTTP_CACHE: 'on',
+      FAST_LANE: 'true',
+      REQUIRE_IF_MATCH: 'ON',
+      PROFILING: 'on',
+      ADMIN_TOKEN: 'admin-token-0123456789',
+      PROFILES_DIR: '/tmp/profiles',
+      METRICS: 'off',
+      METRICS_TOKEN: 'metrics-token-0123456789',
+      SERVER_TIMING: 'no',
+      SLOW_QUERY_MS: '0',
+      N_PLUS_ONE_THRESHOLD: '25',
+      BLOCKING_THRESHOLD_MS: '250',
+    })
+    expect(config).toMatchObject({
+      cache: { enabled: false, prefix: 'svc-a', ttl: 300_000, grace: 0 },
+      httpCache: true,
+      fastLane: true,
+      requireIfMatch: true,
+      diagnostics: {
+        profiling: true,
+        adminToken: 'admin-token-0123456789',
+        profilesDir: '/tmp/profiles',
+        metrics: false,
+        metricsToken: 'metrics-token-0123456789',
+        serverTiming: false,
+        slowQueryMs: 0,
+        nPlusOneThreshold: 25,
+        blockingThresholdMs: 250,
+      },
+    })
+    expect(Object.isFrozen(config.cache)).toBe(true)
+    expect(Object.isFrozen(config.diagnostics)).toBe(true)
+  })
+
+  it('never echoes a token in its error message', () => {
+    expect(() => loadConfig({ METRICS_TOKEN: 'hunter2x' })).toThrow(/METRICS_TOKEN/)
+    expect(() => loadConfig({ METRICS_TOKEN: 'hunter2x' })).not.toThrow(/hunter2x/)
+  })
+
   it('treats an empty variable as unset', () => {
     expect(loadConfig({ PORT: '', REDIS_URL: '' })).toMatchObject({ port: 3000, redisUrl: undefined })
   })
@@ -82,6 +127,20 @@ describe('loadConfig', () => {
     [{ BODY_LIMIT: '1 parsec' }, 'BODY_LIMIT'],
     [{ SEED_ITEMS: 'many' }, 'SEED_ITEMS'],
     [{ SEED: '4294967296' }, 'SEED'],
+    [{ CACHE: 'maybe' }, 'CACHE'],
+    [{ CACHE_PREFIX: 'a:b' }, 'CACHE_PREFIX'],
+    [{ CACHE_TTL: '0' }, 'CACHE_TTL'],
+    [{ CACHE_TTL: 'soon' }, 'CACHE_TTL'],
+    [{ CACHE_GRACE: '-5s' }, 'CACHE_GRACE'],
+    [{ HTTP_CACHE: 'yes please' }, 'HTTP_CACHE'],
+    [{ FAST_LANE: 'on' }, 'FAST_LANE'],
+    [{ REQUIRE_IF_MATCH: '2' }, 'REQUIRE_IF_MATCH'],
+    [{ PROFILING: 'on' }, 'ADMIN_TOKEN'],
+    [{ ADMIN_TOKEN: 'short' }, 'ADMIN_TOKEN'],
+    [{ METRICS_TOKEN: 'has a space in it ok' }, 'METRICS_TOKEN'],
+    [{ SLOW_QUERY_MS: 'fast' }, 'SLOW_QUERY_MS'],
+    [{ N_PLUS_ONE_THRESHOLD: '-1' }, 'N_PLUS_ONE_THRESHOLD'],
+    [{ BLOCKING_THRESHOLD_MS: '1.5' }, 'BLOCKING_THRESHOLD_MS'],
   ])('rejects %o naming %s', (env, variable) => {
     let caught: unknown
     try {
