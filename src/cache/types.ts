@@ -41,7 +41,12 @@ export interface SetOptions {
   grace?: Duration
   /** Tags for lazy invalidation with `invalidateTags`. @default [] */
   tags?: readonly string[]
-  /** Write version; a write with a lower version than the stored one is ignored. @default the write clock */
+  /**
+   * Write version (e.g. the row version). When given, the write is ignored if the stored entry has a
+   * higher one. Without it an explicit `set` always replaces (last writer wins) and is stamped with
+   * the write clock; a loader's fill is always checked against the version of its start time.
+   * @default the write clock (epoch ms)
+   */
   version?: number
   /** A strong quoted etag to store instead of computing one. @default computed from the value */
   etag?: string
