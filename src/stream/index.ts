@@ -24,6 +24,7 @@ export {
 export { contentDisposition, type ContentDispositionOptions } from './content-disposition.js'
 export { exportEtag, ifNoneMatchMatches, type ExportVersion } from './export-etag.js'
 export { kyselySource, type KyselySourceOptions, type StreamableQuery } from './sources/kysely-source.js'
+export { withSettlingClose, type PgCursorLike } from './sources/pg-cursor-close-fix.js'
 export {
   pgCopyCsv,
   pgNeutralizeFormula,
