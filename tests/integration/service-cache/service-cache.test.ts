@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { createClient } from 'redis'
+import { request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildApp } from '../../../service/src/app.js'
 import { tokenForUser } from '../../../service/src/auth/token.js'
@@ -509,5 +510,63 @@ describe('HTTP response cache race with a concurrent write (known issue)', () =>
     await slowRead
     const next = await app.inject({ method: 'GET', url: '/items/50' })
     expect(next.json()).toMatchObject({ name: 'after the race' })
+  })
+})
+
+describe('fast lane (FAST_LANE=on) on a listening server', () => {
+  let testDb: TestDatabase
+  let app: ServiceApp
+  let base: string
+
+  beforeAll(async () => {
+    testDb = await BACKENDS[0]!.create()
+    const config = loadConfig({
+      DATABASE_URL: testDb.url,
+      LOG_LEVEL: 'silent',
+      HTTP_CACHE: 'on',
+      FAST_LANE: 'on',
+      BLOCKING_THRESHOLD_MS: '0',
+    })
+    app = await buildApp(config)
+    await seedDatabase(app.service.database, SIZES)
+    await app.listen({ port: 0, host: '127.0.0.1' })
+    base = `http://127.0.0.1:${(app.server.address() as { port: number }).port}`
+  })
+
+  afterAll(async () => {
+    await app?.close()
+    await testDb?.drop()
+  })
+
+  it('answers stored public responses before routing, and still sees writes', async () => {
+    const first = await request(`${base}/items/40`)
+    expect(first.statusCode).toBe(200)
+    const body = await first.body.text()
+    const before = app.httpCache.stats().fastLaneHits
+    const second = await request(`${base}/items/40`)
+    expect(second.statusCode).toBe(200)
+    expect(await second.body.text()).toBe(body)
+    expect(app.httpCache.stats().fastLaneHits).toBe(before + 1)
+
+    const write = await request(`${base}/items/40`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'fast lane forty' }),
+    })
+    expect(write.statusCode).toBe(200)
+    await write.body.dump()
+    const after = await request(`${base}/items/40`)
+    expect(await after.body.json()).toMatchObject({ name: 'fast lane forty' })
+  })
+
+  it('never serves a private route from the fast lane', async () => {
+    const headers = { authorization: `Bearer ${tokenForUser(SEED, 1)}` }
+    const before = app.httpCache.stats().fastLaneHits
+    for (let i = 0; i < 2; i++) {
+      const response = await request(`${base}/me/balance`, { headers })
+      expect(response.statusCode).toBe(200)
+      await response.body.dump()
+    }
+    expect(app.httpCache.stats().fastLaneHits).toBe(before)
   })
 })
