@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { Readable } from 'node:stream'
 
-import { ExportBusyError, HotpathError } from '../../../src/errors.js'
+import { ExportBusyError, ExportParameterError, HotpathError } from '../../../src/errors.js'
 import {
   compressExport,
   contentDisposition,
@@ -281,10 +281,11 @@ function parseFilter(query: Query): ItemsExportFilter {
   const category = single(query.category, 'category')
   if (category !== undefined && category !== '') {
     if (category.length > MAX_CATEGORY_LENGTH) {
-      throw new HotpathError(
+      throw new ExportParameterError(
         'E_EXPORT_INVALID_PARAMETER',
-        `Invalid query parameter "category": longer than ${MAX_CATEGORY_LENGTH} characters.`,
-        { statusCode: 400 },
+        'category',
+        category,
+        `at most ${MAX_CATEGORY_LENGTH} characters`,
       )
     }
     filter.category = category
@@ -305,19 +306,23 @@ function parseVia(
   if (via === undefined || via === '') return copyPossible ? 'copy' : 'cursor'
   if (via === 'cursor') return 'cursor'
   if (via === 'copy' && copyPossible) return 'copy'
-  throw new HotpathError(
+  throw new ExportParameterError(
     'E_EXPORT_INVALID_PARAMETER',
-    `Invalid query parameter "via": got ${JSON.stringify(via)}, expected "cursor"${copyPossible ? ' or "copy"' : ' (COPY needs PostgreSQL, CSV and the copy option)'}.`,
-    { statusCode: 400 },
+    'via',
+    via,
+    copyPossible ? '"cursor" or "copy"' : '"cursor" (COPY needs PostgreSQL, CSV and the copy option)',
   )
 }
 
 /** A query parameter given once; repeated parameters are a 400, not a silent pick. */
 function single(value: unknown, name: string): string | undefined {
   if (value === undefined || typeof value === 'string') return value
-  throw new HotpathError('E_EXPORT_INVALID_PARAMETER', `Invalid query parameter "${name}": give it once.`, {
-    statusCode: 400,
-  })
+  throw new ExportParameterError(
+    'E_EXPORT_INVALID_PARAMETER',
+    name,
+    value,
+    'the parameter once, not repeated',
+  )
 }
 
 function setExportHeaders(
