@@ -84,10 +84,59 @@ export class ItemsWriteRepository implements WriteRepository<Item, number> {
   async apply(batch: WriteBatch<Item, number>): Promise<void> {
     if (batch.upserts.length === 0 && batch.deletes.length === 0) return
     await this.#db.transaction().execute(async (trx) => {
-      for (const item of batch.upserts) await this.#upsert(trx, item)
-      for (const target of batch.deletes) await this.#delete(trx, target)
+      if (this.#dialect === 'postgres') {
+        await this.#upsertAllPostgres(trx, batch.upserts)
+        await this.#deleteAllPostgres(trx, batch.deletes)
+      } else {
+        for (const item of batch.upserts) await this.#upsert(trx, item)
+        for (const target of batch.deletes) await this.#delete(trx, target)
+      }
       await this.#advanceIdentity(trx, batch.upserts)
     })
+  }
+
+  /**
+   * PostgreSQL: the whole batch in one statement over `unnest` of column arrays (one round trip,
+   * not one per row). Ids are unique within a coalesced batch, so ON CONFLICT sees each row once.
+   */
+  async #upsertAllPostgres(trx: Transaction<Database>, items: readonly Item[]): Promise<void> {
+    if (items.length === 0) return
+    await sql`
+      INSERT INTO items (id, name, category, price, description, updated_at, version)
+      SELECT u.id, u.name, u.category, u.price, u.description, u.updated_at, u.version
+      FROM unnest(
+        CAST(${items.map((item) => item.id)} AS integer[]), CAST(${items.map((item) => item.name)} AS text[]),
+        CAST(${items.map((item) => item.category)} AS text[]), CAST(${items.map((item) => item.price)} AS integer[]),
+        CAST(${items.map((item) => item.description)} AS text[]),
+        CAST(${items.map((item) => item.updatedAt)} AS timestamptz[]), CAST(${items.map((item) => item.version)} AS integer[])
+      ) AS u(id, name, category, price, description, updated_at, version)
+      WHERE NOT EXISTS (
+        SELECT 1 FROM ${sql.table(ITEM_TOMBSTONES_TABLE)} t WHERE t.id = u.id AND t.version >= u.version
+      )
+      ON CONFLICT (id) DO UPDATE SET
+        name = excluded.name, category = excluded.category, price = excluded.price,
+        description = excluded.description, updated_at = excluded.updated_at, version = excluded.version
+      WHERE excluded.version > items.version
+    `.execute(trx)
+  }
+
+  async #deleteAllPostgres(
+    trx: Transaction<Database>,
+    targets: readonly VersionedDelete<number>[],
+  ): Promise<void> {
+    if (targets.length === 0) return
+    const ids = targets.map((target) => target.id)
+    const versions = targets.map((target) => target.version)
+    await sql`
+      DELETE FROM items USING unnest(CAST(${ids} AS integer[]), CAST(${versions} AS integer[])) AS d(id, version)
+      WHERE items.id = d.id AND items.version < d.version
+    `.execute(trx)
+    await sql`
+      INSERT INTO ${sql.table(ITEM_TOMBSTONES_TABLE)} (id, version)
+      SELECT d.id, d.version FROM unnest(CAST(${ids} AS bigint[]), CAST(${versions} AS bigint[])) AS d(id, version)
+      ON CONFLICT (id) DO UPDATE SET version = excluded.version
+      WHERE excluded.version > ${sql.table(ITEM_TOMBSTONES_TABLE)}.version
+    `.execute(trx)
   }
 
   async #upsert(trx: Transaction<Database>, item: Item): Promise<void> {

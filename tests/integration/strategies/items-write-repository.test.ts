@@ -78,6 +78,21 @@ for (const backend of BACKENDS) {
       expect((await repository.load(2))?.name).toBe('newer than the delete')
     })
 
+    it('applies a mixed batch row by row by version (newer, older, new id, delete)', async () => {
+      await repository.apply({
+        upserts: [item(6, 4), item(7, 1, 'same version as stored'), item(600, 2)],
+        deletes: [
+          { id: 8, version: 2 },
+          { id: 9, version: 1 },
+        ],
+      })
+      const rows = await repository.loadMany([6, 7, 600, 8, 9])
+      expect(rows.map((row) => row?.version)).toEqual([4, 1, 2, undefined, 1])
+      expect(rows[1]?.name).toBe('item 7')
+      await repository.apply({ upserts: [item(8, 2, 'older than its delete'), item(9, 2)], deletes: [] })
+      expect((await repository.loadMany([8, 9])).map((row) => row?.name)).toEqual([undefined, 'v2'])
+    })
+
     it('applies a batch in one transaction: a failing row rolls back the whole batch', async () => {
       const bad = { ...item(3, 9), name: null as unknown as string }
       await expect(
