@@ -85,11 +85,17 @@ export function encodeTombstone(version: number): string {
   return `${version}\n${TOMBSTONE_MARK}`
 }
 
-const SPACE = 0x20
 const NO_TAGS: readonly string[] = Object.freeze([])
 
 function corrupt(what: string): CacheCodecError {
   return new CacheCodecError('entry', `a stored value has no ${what}`)
+}
+
+type Latin1Buffer = Buffer & { latin1Slice?: (start: number, end: number) => string }
+
+/** The ASCII header lines as one string (Buffer#latin1Slice skips toString's argument handling). */
+function headText(raw: Latin1Buffer, end: number): string {
+  return raw.latin1Slice === undefined ? raw.toString('latin1', 0, end) : raw.latin1Slice(0, end)
 }
 
 /** Decode a shared-tier value; also returns the payload size for L1 accounting. */
@@ -99,35 +105,36 @@ export function decodeStored(
 ): { value: StoredValue; payloadBytes: number } {
   const first = raw.indexOf(NEWLINE)
   if (first <= 0) throw corrupt('version header')
-  const version = Number(raw.toString('latin1', 0, first))
   if (raw.length === first + 2 && raw[first + 1] === TOMBSTONE_MARK.charCodeAt(0)) {
-    return { value: { tombstone: true, version }, payloadBytes: 0 }
+    return { value: { tombstone: true, version: Number(headText(raw, first)) }, payloadBytes: 0 }
   }
-  const s1 = raw.indexOf(SPACE, first + 1)
-  const s2 = raw.indexOf(SPACE, s1 + 1)
-  const s3 = raw.indexOf(SPACE, s2 + 1)
-  const second = raw.indexOf(NEWLINE, s3 + 1)
+  const second = raw.indexOf(NEWLINE, first + 1)
   const third = second < 0 ? -1 : raw.indexOf(NEWLINE, second + 1)
-  if (s1 < 0 || s2 < 0 || s3 < 0 || third < 0) throw corrupt('metadata header')
+  if (third < 0) throw corrupt('metadata header')
+  const head = headText(raw, second)
+  const s1 = head.indexOf(' ', first + 1)
+  const s2 = s1 < 0 ? -1 : head.indexOf(' ', s1 + 1)
+  const s3 = s2 < 0 ? -1 : head.indexOf(' ', s2 + 1)
+  if (s3 < 0) throw corrupt('metadata header')
   const tags =
     third === second + 1 ? NO_TAGS : (JSON.parse(raw.toString('utf8', second + 1, third)) as string[])
   const payload = raw.subarray(third + 1)
   return {
     value: {
       value: decodePayload(payload, codecs),
-      version,
-      createdAt: Number(raw.toString('latin1', first + 1, s1)),
-      freshUntil: Number(raw.toString('latin1', s1 + 1, s2)),
-      staleUntil: Number(raw.toString('latin1', s2 + 1, s3)),
-      etag: raw.toString('utf8', s3 + 1, second),
+      version: +head.slice(0, first),
+      createdAt: +head.slice(first + 1, s1),
+      freshUntil: +head.slice(s1 + 1, s2),
+      staleUntil: +head.slice(s2 + 1, s3),
+      etag: head.slice(s3 + 1),
       tags,
     },
     payloadBytes: payload.byteLength,
   }
 }
 
-/** A strong entity tag as stored: quoted, no spaces or control characters. */
-const ETAG_PATTERN = /^"[\x21\x23-\x7e\x80-\uffff]*"$/
+/** A strong entity tag as stored: quoted, printable ASCII without spaces (the header is ASCII). */
+const ETAG_PATTERN = /^"[\x21\x23-\x7e]*"$/
 
 export function isValidEtag(etag: string): boolean {
   return ETAG_PATTERN.test(etag)

@@ -21,13 +21,21 @@ end
  * Accept a write atomically: refuse it when the stream holds `maxPending` entries, assign its
  * version, record it in the pending-value hash (read-your-writes) and append it to the stream.
  * KEYS: stream, pending hash, version hash. ARGV: key, op ('u' | 'd'), body, version, maxPending,
- * id (JSON), mode.
+ * id (JSON), mode, update ('1': refuse when the pending write of the key is a delete).
  * Modes: 'next' assigns max(ARGV version, highest version ever given to the key) + 1; 'exact' keeps
  * the given version and refuses one not above the highest; 'replay' (dead letters) keeps it and
  * refuses one below the highest.
- * Returns {1, version, stream id} | {-1, pending} (full) | {0, highest version} (superseded).
+ * Returns {1, version, stream id} | {-1, pending} (full) | {0, highest version} (superseded) |
+ * {-2, version of the delete} (an update of a key whose pending write deletes it).
  */
 export const WRITE_SCRIPT = script(`
+if ARGV[8] == '1' then
+  local current = redis.call('HGET', KEYS[2], ARGV[1])
+  if current then
+    local bar = string.find(current, '|', 1, true)
+    if string.sub(current, bar + 1, bar + 1) == 'd' then return {-2, string.sub(current, 1, bar - 1)} end
+  end
+end
 local pending = redis.call('XLEN', KEYS[1])
 if pending >= tonumber(ARGV[5]) then return {-1, pending} end
 local highest = tonumber(redis.call('HGET', KEYS[3], ARGV[1]) or '0')

@@ -376,16 +376,32 @@ export class WriteBehind<T, Id extends WriteId = WriteId> {
    */
   async write(entity: T, options: WriteOptions = {}): Promise<T> {
     const id = this.options.idOf(entity)
-    const version = await this.#enqueue(id, 'u', this.options.encode(entity), options.baseVersion ?? 0)
-    return this.options.withVersion(entity, version)
+    const version = await this.#enqueue(id, 'u', this.options.encode(entity), options.baseVersion ?? 0, false)
+    return this.options.withVersion(entity, version as number)
+  }
+
+  /**
+   * {@link write} for an entity that must still exist: `undefined` (nothing written) when a delete
+   * of it is pending, so an update racing a delete cannot bring the entity back.
+   */
+  async update(entity: T, options: WriteOptions = {}): Promise<T | undefined> {
+    const id = this.options.idOf(entity)
+    const version = await this.#enqueue(id, 'u', this.options.encode(entity), options.baseVersion ?? 0, true)
+    return version === undefined ? undefined : this.options.withVersion(entity, version)
   }
 
   /** Accept a delete; the same guarantees as {@link write}. Returns the version of the delete. */
-  delete(id: Id, options: WriteOptions = {}): Promise<number> {
-    return this.#enqueue(id, 'd', '', options.baseVersion ?? 0)
+  async delete(id: Id, options: WriteOptions = {}): Promise<number> {
+    return (await this.#enqueue(id, 'd', '', options.baseVersion ?? 0, false)) as number
   }
 
-  async #enqueue(id: Id, op: 'u' | 'd', body: string, baseVersion: number): Promise<number> {
+  async #enqueue(
+    id: Id,
+    op: 'u' | 'd',
+    body: string,
+    baseVersion: number,
+    update: boolean,
+  ): Promise<number | undefined> {
     if (this.#closed) throw new WriteBehindClosedError()
     await this.connect()
     const reply = await evalScript<WriteReply>(
@@ -400,11 +416,13 @@ export class WriteBehind<T, Id extends WriteId = WriteId> {
         String(this.options.maxPending),
         JSON.stringify(id),
         'next',
+        update ? '1' : '0',
       ],
       this.options.timeout,
       'write',
     )
     const status = Number(reply[0])
+    if (status === -2) return undefined
     if (status === -1) {
       this.#counters.refused++
       const pending = Number(reply[1])

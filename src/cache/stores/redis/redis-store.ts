@@ -142,6 +142,7 @@ interface PendingCall {
   readonly deadline: number
   readonly operation: string
   readonly reject: (error: unknown) => void
+  done: boolean
 }
 
 const BUFFER_REPLIES: CommandOptions = { typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer } }
@@ -178,7 +179,9 @@ export class RedisStore implements Store {
   readonly #client: RedisClientLike
   readonly #owned: boolean
   readonly #ownedClients: RedisClientLike[] = []
-  readonly #pending = new Set<PendingCall>()
+  /** Pending calls in deadline order (the timeout is fixed, so arrival order is deadline order). */
+  #pending: PendingCall[] = []
+  #pendingHead = 0
   #sweeper: NodeJS.Timeout | undefined
   #connecting: Promise<void> | undefined
   #connected = false
@@ -268,8 +271,13 @@ export class RedisStore implements Store {
       return Promise.reject(new CacheStoreError(operation, 'the circuit breaker is open (Redis is failing)'))
     }
     return new Promise<T>((resolve, reject) => {
-      const pending: PendingCall = { deadline: Date.now() + this.options.timeout, operation, reject }
-      this.#pending.add(pending)
+      const pending: PendingCall = {
+        deadline: Date.now() + this.options.timeout,
+        operation,
+        reject,
+        done: false,
+      }
+      this.#pending.push(pending)
       this.#sweeper ??= setInterval(
         () => this.#sweep(),
         Math.max(5, Math.floor(this.options.timeout / 5)),
@@ -282,12 +290,15 @@ export class RedisStore implements Store {
       }
       call.then(
         (value) => {
-          if (!this.#pending.delete(pending)) return
+          if (pending.done) return
+          pending.done = true
           this.#breaker.success()
           resolve(value)
         },
         (error: unknown) => {
-          if (this.#pending.delete(pending)) this.#fail(operation, error, reject)
+          if (pending.done) return
+          pending.done = true
+          this.#fail(operation, error, reject)
         },
       )
     })
@@ -331,17 +342,30 @@ export class RedisStore implements Store {
   }
 
   #sweep(): void {
-    if (this.#pending.size === 0) return
+    const queue = this.#pending
     const now = Date.now()
-    for (const pending of this.#pending) {
-      if (now >= pending.deadline) {
-        this.#pending.delete(pending)
+    let head = this.#pendingHead
+    while (head < queue.length) {
+      const pending = queue[head] as PendingCall
+      if (!pending.done) {
+        if (now < pending.deadline) break
+        pending.done = true
         this.#fail(
           pending.operation,
           new Error(`no reply within ${this.options.timeout} ms (option "timeout")`),
           pending.reject,
         )
       }
+      head++
+    }
+    if (head === queue.length) {
+      this.#pending = []
+      this.#pendingHead = 0
+    } else if (head > 1024 && head * 2 > queue.length) {
+      this.#pending = queue.slice(head)
+      this.#pendingHead = 0
+    } else {
+      this.#pendingHead = head
     }
   }
 
@@ -527,9 +551,12 @@ export class RedisStore implements Store {
     if (this.#closed) return
     this.#closed = true
     if (this.#sweeper !== undefined) clearInterval(this.#sweeper)
-    for (const pending of this.#pending)
+    for (const pending of this.#pending) {
+      if (pending.done) continue
+      pending.done = true
       pending.reject(new CacheStoreError(pending.operation, 'the store was closed'))
-    this.#pending.clear()
+    }
+    this.#pending = []
     for (const client of this.#ownedClients) {
       try {
         client.destroy()
