@@ -17,10 +17,14 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { Kysely, PostgresDialect } from 'kysely'
 import pg from 'pg'
 
 import { createDatabase } from '../../service/src/db/create-database.js'
+import type { Database } from '../../service/src/db/database.js'
+import { ITEM_EXPORT_COLUMNS, itemsCopyQuery } from '../../service/src/exports/items-export.js'
 import { seedDatabase } from '../../service/src/seed.js'
+import { inlineParameters } from '../../src/stream/sources/pg-copy-source.js'
 import { POSTGRES_URL } from '../../tests/helpers/services.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..')
@@ -164,22 +168,28 @@ async function measureServer(
   }
 }
 
-function measurePsql(rows: number, databaseUrl: string): Measurement {
+/** The SELECT of the service's COPY path (formulas neutralised, ISO timestamps), inlined. */
+function copyPathSelect(): string {
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.Pool() }) })
+  const compiled = itemsCopyQuery(db, {}, ITEM_EXPORT_COLUMNS, true)
+  return inlineParameters(compiled.sql, compiled.parameters)
+}
+
+function measurePsql(label: string, rows: number, databaseUrl: string, select: string): Measurement {
+  const script = path.join(os.tmpdir(), `hotpath-bench-copy-${process.pid}.sql`)
+  fs.writeFileSync(script, `\\copy (${select}) to stdout csv header\n`)
   const started = performance.now()
   // /usr/bin/time -f %M reports psql's peak RSS in KB on stderr; the CSV is counted, not kept.
   const run = spawnSync(
     'sh',
-    [
-      '-c',
-      `/usr/bin/time -f 'RSS %M' psql -X -q "$0" -c "\\copy (${PSQL_QUERY}) to stdout csv header" | wc -c`,
-      databaseUrl,
-    ],
+    ['-c', `/usr/bin/time -f 'RSS %M' psql -X -q "$0" -f "$1" | wc -c`, databaseUrl, script],
     { encoding: 'utf8' },
   )
   const seconds = (performance.now() - started) / 1000
+  fs.rmSync(script, { force: true })
   const rss = /RSS (\d+)/.exec(run.stderr)
   return {
-    case: 'psql \\copy (limit)',
+    case: label,
     rows,
     seconds,
     bytes: Number(run.stdout.trim()),
@@ -205,7 +215,11 @@ for (const rows of SIZES) {
     console.error(`  ${label}`)
     results.push(await measureServer(label, rows, url, route))
   }
-  if (!SKIP.has('psql')) results.push(measurePsql(rows, postgresUrl))
+  if (!SKIP.has('psql')) {
+    results.push(measurePsql('psql \\copy (limit)', rows, postgresUrl, PSQL_QUERY))
+    // The same transport with the COPY path's SQL: separates the SQL's cost from the server's.
+    results.push(measurePsql('psql \\copy, COPY-path SQL', rows, postgresUrl, copyPathSelect()))
+  }
 }
 
 console.log(
