@@ -29,6 +29,12 @@ export interface ItemListOptions {
   sort?: ItemSort | undefined
 }
 
+/** Optimistic concurrency for a write: it applies only while the row still has this version. */
+export interface WriteCondition {
+  /** The row's `version` the client last saw (from its `If-Match` ETag). @default undefined (unconditional) */
+  expectedVersion?: number | undefined
+}
+
 export interface ItemPage {
   items: Item[]
   hasMore: boolean
@@ -109,14 +115,14 @@ export class ItemsRepository {
       .executeTakeFirstOrThrow()
   }
 
-  /** Full replacement; `undefined` when the item does not exist. */
-  async replace(id: number, input: Required<NewItem>): Promise<Item | undefined> {
-    return this.patch(id, input)
+  /** Full replacement; `undefined` when the item does not exist (or no longer has the expected version). */
+  async replace(id: number, input: Required<NewItem>, condition?: WriteCondition): Promise<Item | undefined> {
+    return this.patch(id, input, condition)
   }
 
-  /** Partial update; `undefined` when the item does not exist. */
-  async patch(id: number, patch: ItemPatch): Promise<Item | undefined> {
-    return this.#db
+  /** Partial update; `undefined` when the item does not exist (or no longer has the expected version). */
+  async patch(id: number, patch: ItemPatch, condition?: WriteCondition): Promise<Item | undefined> {
+    let query = this.#db
       .updateTable('items')
       .set((eb) => ({
         ...definedOnly(patch),
@@ -124,13 +130,18 @@ export class ItemsRepository {
         version: eb('version', '+', 1),
       }))
       .where('id', '=', id)
-      .returning(ITEM_COLUMNS)
-      .executeTakeFirst()
+    // Checked in the same statement as the write: two clients holding the same ETag cannot both win.
+    if (condition?.expectedVersion !== undefined)
+      query = query.where('version', '=', condition.expectedVersion)
+    return query.returning(ITEM_COLUMNS).executeTakeFirst()
   }
 
-  /** `true` when a row was deleted. */
-  async delete(id: number): Promise<boolean> {
-    const result = await this.#db.deleteFrom('items').where('id', '=', id).executeTakeFirst()
+  /** `true` when a row was deleted (and, with a condition, still had the expected version). */
+  async delete(id: number, condition?: WriteCondition): Promise<boolean> {
+    let query = this.#db.deleteFrom('items').where('id', '=', id)
+    if (condition?.expectedVersion !== undefined)
+      query = query.where('version', '=', condition.expectedVersion)
+    const result = await query.executeTakeFirst()
     return result.numDeletedRows > 0n
   }
 

@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyRequest } from 'fastify'
 import { ITEM_LISTS_TAG, itemEtag, type CachedRead } from '../cache/service-cache.js'
+import { HttpPreconditionFailedError } from '../../../src/errors.js'
 import { NotFoundError } from '../errors.js'
 import type { Repositories, ServiceApp } from '../context.js'
 import { DEFAULT_PAGE_SIZE, IdParams, NoQuery } from '../http/common-schemas.js'
@@ -13,6 +14,8 @@ import { Item, ItemList, ItemListQuery, NewItemBody, PatchItemBody, ReplaceItemB
  * can change at any time, and the server-side caches already make a revalidation cheap.
  */
 const ITEM_POLICY = { scope: 'public', noCache: true } as const
+/** One strong ETag made by `itemEtag`, capturing the version. */
+const ITEM_ETAG = /^\s*"v(\d{1,15})-[0-9a-z]+"\s*$/
 
 /**
  * `GET/POST /items`, `GET/PUT/PATCH/DELETE /items/:id`. Reads are cache-aside through the service
@@ -48,6 +51,21 @@ export function registerItemsRoutes(
     if (headers['if-match'] === undefined && headers['if-unmodified-since'] === undefined) return undefined
     const item = await items.findById((request.params as { id: number }).id)
     return item === undefined ? undefined : itemEtag(item)
+  }
+  /**
+   * The version named by a single `If-Match` ETag of ours, so the write itself re-checks it; the
+   * plugin's precondition check before the handler cannot see a write that lands in between.
+   */
+  const expectedVersion = (request: FastifyRequest): number | undefined => {
+    const match = ITEM_ETAG.exec(request.headers['if-match'] ?? '')
+    return match ? Number(match[1]) : undefined
+  }
+  // A conditional write that changed nothing: the item is gone (404) or was changed since (412).
+  const notWritten = async (request: FastifyRequest, id: number, condition: number | undefined) => {
+    if (condition !== undefined && (await items.findById(id)) !== undefined) {
+      return new HttpPreconditionFailedError('If-Match', request.headers['if-match'])
+    }
+    return new NotFoundError('Item', id)
   }
   const writeCaching = {
     httpCache: { etag: currentEtag, requirePrecondition: caching.requireIfMatch },
@@ -124,8 +142,9 @@ export function registerItemsRoutes(
       config: writeCaching,
     },
     async (request, reply) => {
-      const item = await items.replace(request.params.id, request.body)
-      if (item === undefined) throw new NotFoundError('Item', request.params.id)
+      const condition = expectedVersion(request)
+      const item = await items.replace(request.params.id, request.body, { expectedVersion: condition })
+      if (item === undefined) throw await notWritten(request, request.params.id, condition)
       await cache?.itemWritten(item)
       return reply.header('etag', itemEtag(item)).send(item)
     },
@@ -143,8 +162,9 @@ export function registerItemsRoutes(
       config: writeCaching,
     },
     async (request, reply) => {
-      const item = await items.patch(request.params.id, request.body)
-      if (item === undefined) throw new NotFoundError('Item', request.params.id)
+      const condition = expectedVersion(request)
+      const item = await items.patch(request.params.id, request.body, { expectedVersion: condition })
+      if (item === undefined) throw await notWritten(request, request.params.id, condition)
       await cache?.itemWritten(item)
       return reply.header('etag', itemEtag(item)).send(item)
     },
@@ -161,8 +181,9 @@ export function registerItemsRoutes(
       config: writeCaching,
     },
     async (request, reply) => {
-      const deleted = await items.delete(request.params.id)
-      if (!deleted) throw new NotFoundError('Item', request.params.id)
+      const condition = expectedVersion(request)
+      const deleted = await items.delete(request.params.id, { expectedVersion: condition })
+      if (!deleted) throw await notWritten(request, request.params.id, condition)
       await cache?.itemDeleted(request.params.id)
       return reply.code(204).send(null)
     },

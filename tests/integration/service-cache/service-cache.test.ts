@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { createClient } from 'redis'
 import { request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { buildApp } from '../../../service/src/app.js'
+import { buildApp, type ServiceSetup } from '../../../service/src/app.js'
 import { tokenForUser } from '../../../service/src/auth/token.js'
 import { loadConfig } from '../../../service/src/config.js'
 import type { ServiceApp } from '../../../service/src/context.js'
@@ -63,7 +63,7 @@ describe.each(BACKENDS)('service caching on $name', (backend) => {
       if (hasRedis) for (const prefix of prefixes) await dropPrefix(prefix)
     })
 
-    async function makeApp(env: Record<string, string> = {}): Promise<ServiceApp> {
+    async function makeApp(env: Record<string, string> = {}, setup?: ServiceSetup): Promise<ServiceApp> {
       const config = loadConfig({
         DATABASE_URL: testDb.url,
         LOG_LEVEL: 'silent',
@@ -71,7 +71,7 @@ describe.each(BACKENDS)('service caching on $name', (backend) => {
         BLOCKING_THRESHOLD_MS: '0',
         ...env,
       })
-      const app = await buildApp(config, { database })
+      const app = await buildApp(config, { database, plugins: setup ? [setup] : [] })
       apps.push(app)
       await app.ready()
       return app
@@ -310,6 +310,37 @@ describe.each(BACKENDS)('service caching on $name', (backend) => {
         expect(missing.statusCode).toBe(428)
         const etag = (await get(strict, '/items/12')).headers.etag as string
         expect((await patch(strict, 12, { price: 1 }, { 'if-match': etag })).statusCode).toBe(200)
+      })
+
+      it('re-checks If-Match in the write itself: a write landing after the check still gets 412', async () => {
+        const interloper = await makeApp({}, (instance) => {
+          const inner = instance.service.repositories.items
+          // Fault injection: another client's write lands between the precondition check and ours.
+          const patchAfterAnother: typeof inner.patch = async (id, changes, condition) => {
+            await inner.patch(id, { description: 'written in between' })
+            return inner.patch(id, changes, condition)
+          }
+          instance.service.repositories.items = new Proxy(inner, {
+            get(target, property) {
+              if (property === 'patch') return patchAfterAnother
+              const value: unknown = Reflect.get(target, property, target)
+              return typeof value === 'function' ? (value as () => unknown).bind(target) : value
+            },
+          })
+        })
+        const etag = (await get(interloper, '/items/13')).headers.etag as string
+        const lost = await patch(interloper, 13, { name: 'lost update' }, { 'if-match': etag })
+        expect(lost.statusCode).toBe(412)
+        expect(lost.json()).toMatchObject({ error: { code: 'E_HTTP_PRECONDITION_FAILED' } })
+        const row = await database.db
+          .selectFrom('items')
+          .selectAll()
+          .where('id', '=', 13)
+          .executeTakeFirstOrThrow()
+        expect(row.name).not.toBe('lost update')
+        expect(row.description).toBe('written in between')
+        // Unconditional writes are not affected.
+        expect((await patch(interloper, 13, { name: 'plain update' })).statusCode).toBe(200)
       })
 
       it('/static-data is public for an hour', async () => {
