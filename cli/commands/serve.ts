@@ -9,6 +9,19 @@ import { UsersRepository } from '../../service/src/users/repository.js'
 /** In-flight requests get this long to finish after SIGINT/SIGTERM before the process gives up. */
 export const SHUTDOWN_TIMEOUT_MS = 10_000
 
+/** The environment switches of the service, shown by `hotpath serve --help`. */
+const SERVE_ENVIRONMENT_HELP = `
+Environment (besides PORT, HOST, DATABASE_URL, REDIS_URL, LOG_LEVEL):
+  CACHE=on|off             data cache, cache-aside on items, lists, search, posts (on)
+  CACHE_PREFIX, CACHE_TTL, CACHE_GRACE   Redis key prefix (hp), lifetime (60s), grace (10s)
+  HTTP_CACHE=on|off        server-side HTTP response cache (off)
+  FAST_LANE=on|off         answer stored public responses before routing; needs HTTP_CACHE=on (off)
+  REQUIRE_IF_MATCH=on|off  item writes without If-Match get 428 (off)
+  PROFILING=on|off         ?profile=1 for requests with ADMIN_TOKEN (off)
+  METRICS=on|off           GET /metrics (on); METRICS_TOKEN protects it
+  SERVER_TIMING=on|off     Server-Timing header (on)
+  SLOW_QUERY_MS, N_PLUS_ONE_THRESHOLD, BLOCKING_THRESHOLD_MS   detectors (100, 10, 100; 0 = off)`
+
 interface ServeFlags {
   port?: string
   host?: string
@@ -35,6 +48,7 @@ export function registerServeCommand(program: Command): void {
       'fatal, error, warn, info, debug, trace or silent (default: LOG_LEVEL or info)',
     )
     .option('--no-seed', 'do not seed an empty database')
+    .addHelpText('after', SERVE_ENVIRONMENT_HELP)
     .action(async (flags: ServeFlags) => {
       const config = loadConfig(process.env, flags)
       const database = await createDatabase(config.database, { poolSize: config.dbPoolSize })
