@@ -6,6 +6,18 @@ import type { Item } from '../items/schemas.js'
 /** Allocates ids for items created through write-behind (before the database has the row). */
 export type IdAllocator = () => Promise<number>
 
+export interface WriteBehindItemsOptions {
+  /** Ids of created items (a Redis counter in the service). */
+  allocateId: IdAllocator
+  /**
+   * How a write reads the item it changes (404 check, PATCH merge, base version), e.g. through
+   * the service cache with `findById` of this repository as the loader. A slightly stale read is
+   * harmless for the version: the queue assigns one above every version it ever gave the id.
+   * @default this repository's findById (pending write, then the database)
+   */
+  readCurrent?: (id: number) => Promise<Item | undefined>
+}
+
 /**
  * The items repository with write-behind: writes are acknowledged once durable in Redis and reach
  * the database later; reads return a pending write (from any instance) before the database row.
@@ -16,21 +28,23 @@ export type IdAllocator = () => Promise<number>
  * created but not yet flushed appears in lists after its flush.
  *
  * @example
- * app.service.repositories.items = new WriteBehindItems(app.service.repositories.items, writes, allocateId)
+ * app.service.repositories.items = new WriteBehindItems(app.service.repositories.items, writes, { allocateId })
  */
 export class WriteBehindItems implements RepositoryApi<ItemsRepository> {
   readonly #base: RepositoryApi<ItemsRepository>
   readonly #writes: WriteBehind<Item, number>
   readonly #allocateId: IdAllocator
+  readonly #readCurrent: (id: number) => Promise<Item | undefined>
 
   constructor(
     base: RepositoryApi<ItemsRepository>,
     writes: WriteBehind<Item, number>,
-    allocateId: IdAllocator,
+    options: WriteBehindItemsOptions,
   ) {
     this.#base = base
     this.#writes = writes
-    this.#allocateId = allocateId
+    this.#allocateId = options.allocateId
+    this.#readCurrent = options.readCurrent ?? ((id) => this.findById(id))
   }
 
   async findById(id: number): Promise<Item | undefined> {
@@ -81,7 +95,7 @@ export class WriteBehindItems implements RepositoryApi<ItemsRepository> {
   }
 
   async patch(id: number, patch: ItemPatch): Promise<Item | undefined> {
-    const current = await this.findById(id)
+    const current = await this.#readCurrent(id)
     if (current === undefined) return undefined
     const item: Item = {
       id,
@@ -92,11 +106,11 @@ export class WriteBehindItems implements RepositoryApi<ItemsRepository> {
       updatedAt: new Date().toISOString(),
       version: current.version,
     }
-    return this.#writes.write(item, { baseVersion: current.version })
+    return this.#writes.update(item, { baseVersion: current.version })
   }
 
   async delete(id: number): Promise<boolean> {
-    const current = await this.findById(id)
+    const current = await this.#readCurrent(id)
     if (current === undefined) return false
     await this.#writes.delete(id, { baseVersion: current.version })
     return true

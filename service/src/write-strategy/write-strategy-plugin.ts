@@ -101,7 +101,16 @@ export function writeStrategySetup(options: WriteStrategySetupOptions = {}): Ser
       await client.sendCommand(['EVAL', ALLOCATE_FLOOR, '1', sequence, String(await repository.maxId())])
       const allocateId = async () =>
         Number(await (client as unknown as StrategyRedisClient).sendCommand<number>(['INCR', sequence]))
-      repositories.items = new WriteBehindItems(repositories.items, writes, allocateId)
+      const items: WriteBehindItems = new WriteBehindItems(repositories.items, writes, {
+        allocateId,
+        // Writes read the item through the cache (an L1 hit after the first write) with the
+        // pending-first findById as its loader: no database query on the write path.
+        readCurrent:
+          cache?.reads === true
+            ? async (id) => (await cache.item(id, () => items.findById(id))).value
+            : undefined,
+      })
+      repositories.items = items
     } catch (error) {
       await writes?.close()
       client.destroy()

@@ -10,7 +10,7 @@ import { BACKENDS, createTestDatabase, seedItems } from './support/databases.js'
 
 const WORKER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'support', 'kill-worker.ts')
 const ITEMS = 60
-const CYCLES = 8
+const CYCLES = 6
 const CONCURRENCY = 12
 
 interface Ack {
@@ -117,7 +117,7 @@ for (const backend of BACKENDS) {
           const { child, port } = await startWorker(env)
           children.push(child)
           const died = exited(child)
-          const killAt = new Promise<void>((resolve) => setTimeout(resolve, 800 + Math.random() * 1_200))
+          const killAt = new Promise<void>((resolve) => setTimeout(resolve, 800 + Math.random() * 900))
           void killAt.then(() => child.kill('SIGKILL'))
           await hammer(port, acks, Promise.race([killAt, died]), sequence)
           if (child.signalCode !== null) selfKills++

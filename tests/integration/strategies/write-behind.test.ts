@@ -103,6 +103,22 @@ describe.runIf(hasRedis)('write-behind (real Redis)', () => {
     expect(await b.read(5)).toBeUndefined()
   })
 
+  it('refuses an update of an entity whose delete is pending, so it cannot come back', async () => {
+    fresh()
+    const repository = new MemoryRepository()
+    const writes = queue(repository, { flusher: false })
+    expect(await writes.update({ id: 71, name: 'exists', version: 0 }, { baseVersion: 1 })).toEqual({
+      id: 71,
+      name: 'exists',
+      version: 2,
+    })
+    await writes.delete(71, { baseVersion: 2 })
+    expect(await writes.update({ id: 71, name: 'revived?', version: 0 }, { baseVersion: 2 })).toBeUndefined()
+    await writes.flush()
+    expect(repository.rows.has(71)).toBe(false)
+    expect(repository.tombstones.get(71)).toBe(3)
+  })
+
   it('refuses writes above maxPending, loses nothing while the database is down, and resumes', async () => {
     fresh()
     const repository = new MemoryRepository()
