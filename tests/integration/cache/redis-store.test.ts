@@ -22,7 +22,7 @@ describe.runIf(hasRedis)('redis store', () => {
 
   storeSuite(() => ({ store, prefix: `${prefix}:${n++}:` }))
 
-  const entry = (value: unknown, version: number) => {
+  const entry = (value: unknown, version: number, createdAt = version) => {
     const payload = encodePayload(value, store.options.codec)
     const now = Date.now()
     return {
@@ -30,7 +30,7 @@ describe.runIf(hasRedis)('redis store', () => {
       entry: {
         value,
         version,
-        createdAt: now,
+        createdAt,
         freshUntil: now + 60_000,
         staleUntil: now + 60_000,
         tags: [],
@@ -48,6 +48,24 @@ describe.runIf(hasRedis)('redis store', () => {
     const after = entry('new', Date.now() + 10)
     expect(await store.write(key, after.entry, after.payload, { mode: 'fill' })).toBe(true)
     expect((await store.get(key))?.value).toBe('new')
+  })
+
+  it('a tombstone compares fill start times, not versions: row-versioned fills and sets work after a delete', async () => {
+    const key = `${prefix}:rowversion`
+    const deletedAt = Date.now()
+    await store.remove(key, deletedAt)
+    // A fill that read the row before the delete (row version 7) is refused...
+    const before = entry('row v7', 7, deletedAt - 5)
+    expect(await store.write(key, before.entry, before.payload, { mode: 'fill' })).toBe(false)
+    // ...one that started after it lands, although 8 is far below the tombstone's time.
+    const after = entry('row v8', 8, deletedAt + 5)
+    expect(await store.write(key, after.entry, after.payload, { mode: 'fill' })).toBe(true)
+    // Row versions then order writes as usual.
+    const older = entry('row v7 again', 7, deletedAt + 10)
+    expect(await store.write(key, older.entry, older.payload, { mode: 'set-versioned' })).toBe(false)
+    const newer = entry('row v9', 9, deletedAt + 10)
+    expect(await store.write(key, newer.entry, newer.payload, { mode: 'set-versioned' })).toBe(true)
+    expect((await store.get(key))?.value).toBe('row v9')
   })
 
   it('leases: one holder at a time; a delete or a set revokes it so the holder cannot write', async () => {

@@ -433,12 +433,13 @@ export class RedisStore implements Store {
         String(this.options.leaseTtl),
         options.channel ?? '',
         options.message ?? '',
+        String(entry.createdAt),
       ],
     )
     return reply === 1
   }
 
-  /** Delete: a tombstone at `version` plus lease revocation, published atomically. */
+  /** Delete: a tombstone at `version` (the delete's time) plus lease revocation, published atomically. */
   async remove(key: string, version: number, channel = '', message = ''): Promise<void> {
     await this.#eval(
       'delete',

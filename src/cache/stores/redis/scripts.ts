@@ -9,30 +9,32 @@ function script(source: string): LuaScript {
   return Object.freeze({ source, sha: createHash('sha1').update(source).digest('hex') })
 }
 
-const READ_VERSION = `
-local function stored_version(raw)
-  if not raw or raw == '' then return nil end
-  local nl = string.find(raw, '\\n', 1, true)
-  if not nl then return nil end
-  return tonumber(string.sub(raw, 1, nl - 1))
-end
-`
-
 /**
  * Write. KEYS: value, lease. ARGV: version, stored value, pttl, lease token ('' for none), mode,
- * lease ttl, channel, message. Modes: 'fill' and 'set-versioned' are refused when the stored
- * entry or tombstone has a higher version; 'set' (an explicit set without a caller version) is the
- * latest intent and always lands, so clock skew between instances cannot drop it. A fill holding a
- * lease is also refused when the lease was revoked ('~') or taken over. Both set modes revoke a
- * live lease so that fills started before them cannot write back. Publishes on success.
+ * lease ttl, channel, message, createdAt.
+ * - Against a live entry, 'fill' and 'set-versioned' are refused when the stored version is higher;
+ *   'set' (an explicit set without a caller version) is the latest intent and always lands, so
+ *   clock skew between instances cannot drop it.
+ * - Against a tombstone (a delete), a 'fill' that started (createdAt) before the delete is refused:
+ *   a time comparison, so it works whatever the caller's version scheme (row versions included).
+ * - A fill holding a lease is refused when the lease was revoked ('~') or taken over.
+ * Both set modes revoke a live lease so that fills started before them cannot write back.
+ * Only the head of the stored value is read (GETRANGE), never the payload. Publishes on success.
  */
-export const WRITE_SCRIPT = script(`${READ_VERSION}
+export const WRITE_SCRIPT = script(`
 local lease = redis.call('GET', KEYS[2])
 if ARGV[4] ~= '' and lease and lease ~= ARGV[4] then return 0 end
 if ARGV[5] ~= 'set' then
-  -- Only the head of the stored value: the version line, without copying the payload into Lua.
-  local current = stored_version(redis.call('GETRANGE', KEYS[1], 0, 47))
-  if current and current > tonumber(ARGV[1]) then return 0 end
+  local head = redis.call('GETRANGE', KEYS[1], 0, 47)
+  local nl = head and string.find(head, '\\n', 1, true)
+  if nl then
+    local stored = tonumber(string.sub(head, 1, nl - 1))
+    if string.sub(head, nl + 1, nl + 1) == '~' then
+      if ARGV[5] == 'fill' and stored and stored >= tonumber(ARGV[9]) then return 0 end
+    elseif stored and stored > tonumber(ARGV[1]) then
+      return 0
+    end
+  end
 end
 redis.call('SET', KEYS[1], ARGV[2], 'PX', ARGV[3])
 if ARGV[5] ~= 'fill' then
@@ -45,7 +47,7 @@ return 1
 `)
 
 /**
- * Delete: leave a tombstone carrying the delete's version and revoke any lease, both for ARGV[2]
+ * Delete: leave a tombstone carrying the delete's time and revoke any lease, both for ARGV[2]
  * ms. KEYS: value, lease. ARGV: tombstone, pttl, channel, message.
  */
 export const DELETE_SCRIPT = script(`
