@@ -133,8 +133,11 @@ export function decodeStored(
   }
 }
 
-/** A strong entity tag as stored: quoted, printable ASCII without spaces (the header is ASCII). */
-const ETAG_PATTERN = /^"[\x21\x23-\x7e]*"$/
+/**
+ * An entity tag as stored: quoted printable ASCII without spaces (the header is ASCII). Computed
+ * etags are strong; a given one may be weak (`W/"..."`) and is kept as is.
+ */
+const ETAG_PATTERN = /^(W\/)?"[\x21\x23-\x7e]*"$/
 
 export function isValidEtag(etag: string): boolean {
   return ETAG_PATTERN.test(etag)

@@ -50,9 +50,10 @@ describe('diagnostics_channel and etags', () => {
     }
   })
 
-  it('keeps a given strong etag and rejects a malformed one', async () => {
+  it('keeps a given etag (strong or weak) and rejects a malformed one', async () => {
     const cache = createCache()
     expect((await cache.set('a', 1, { etag: '"v42"' })).etag).toBe('"v42"')
+    expect((await cache.set('w', 1, { etag: 'W/"v42"' })).etag).toBe('W/"v42"')
     await expect(cache.set('b', 1, { etag: 'v42' })).rejects.toThrow(InvalidOptionError)
     await expect(cache.set('c', 1, { etag: '"a b"' })).rejects.toThrow(/etag/)
     await cache.close()
