@@ -3,7 +3,7 @@
  * SQLite and PostgreSQL, in the same run. Reports requests/s, p99, and for write-behind the flush
  * lag under load (age of the oldest write not yet in the database) and the time to drain after.
  *
- *   npx tsx bench/strategies/put.ts [--duration 10] [--connections 50] [--backends sqlite,postgres]
+ *   npx tsx bench/strategies/put.ts [--duration 10] [--connections 50] [--backends sqlite,postgres] [--cache on|off]
  *
  * Needs Redis (REDIS_URL) for write-behind and the cache, and PostgreSQL (POSTGRES_URL, db
  * `postgres` reachable for CREATE DATABASE) for the PostgreSQL rows. Run it alone on the machine.
@@ -32,11 +32,14 @@ const { values } = parseArgs({
     duration: { type: 'string', default: '10' },
     connections: { type: 'string', default: '50' },
     backends: { type: 'string', default: 'sqlite,postgres' },
+    cache: { type: 'string', default: 'on' },
   },
 })
 const duration = Number(values.duration)
 const connections = Number(values.connections)
 const backends = values.backends.split(',') as ('sqlite' | 'postgres')[]
+// `--cache off`: the service's data and HTTP caches off, to see the strategies' own cost.
+const cacheEnv = values.cache === 'off' ? { CACHE: 'off', HTTP_CACHE: 'off' } : {}
 
 interface Row {
   backend: string
@@ -139,6 +142,7 @@ async function runOne(backend: 'sqlite' | 'postgres', strategy: 'through' | 'beh
     WRITE_STRATEGY: strategy,
     WB_PREFIX: prefix,
     CACHE_PREFIX: `bench-put-${prefix.slice(-8)}`,
+    ...cacheEnv,
   })
   let maxLagMs = 0
   let sampling = strategy === 'behind'
@@ -214,7 +218,7 @@ for (const backend of backends) {
 }
 
 const lines = [
-  `PUT /items/:id, hot set of ${HOT_SET} ids, ${connections} connections, ${duration} s per case (${os.cpus().length} CPUs)`,
+  `PUT /items/:id, hot set of ${HOT_SET} ids, ${connections} connections, ${duration} s per case, service cache ${values.cache} (${os.cpus().length} CPUs)`,
   '',
   '| database | strategy | req/s | p99 ms | non-2xx | errors | max flush lag ms | drain after ms | behind / through |',
   '|---|---|---:|---:|---:|---:|---:|---:|---:|',

@@ -281,6 +281,18 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * - Failures: retried with exponential backoff; a write failing `maxAttempts` times for a reason
  *   other than a database outage goes to a dead-letter stream (see {@link DeadLetters}).
  *
+ * What an acknowledged write survives depends on Redis and on `waitReplicas` / `waitAof`:
+ * - neither (default): the write is in the Redis primary's memory. It survives the crash of any
+ *   application process, a database outage and a Redis restart only as far as Redis persistence
+ *   goes (`appendonly yes` + `appendfsync always` loses nothing; `everysec` up to ~1 s of writes;
+ *   RDB snapshots everything since the last snapshot).
+ * - `waitReplicas: n`: also in the memory of `n` replicas (`WAIT`), so it survives losing the
+ *   primary when a replica takes over; a replica missing within `waitTimeout` fails the write with
+ *   a 503, though the write may still be applied (the client should retry; versions make that safe).
+ * - `waitAof: { local: 1, replicas: n }`: fsynced to the append-only file on the primary (and on
+ *   `n` replicas) before the acknowledgement (`WAITAOF`, Redis >= 7.2 only; `connect()` refuses it
+ *   on an older server, e.g. the 7.0 this project is tested on).
+ *
  * @example
  * const writes = createWriteBehind(itemsRepository, { name: 'items', url: process.env.REDIS_URL })
  * await writes.connect()
