@@ -39,7 +39,7 @@ const duration = Number(values.duration)
 const connections = Number(values.connections)
 const backends = values.backends.split(',') as ('sqlite' | 'postgres')[]
 // `--cache off`: the service's data and HTTP caches off, to see the strategies' own cost.
-const cacheEnv = values.cache === 'off' ? { CACHE: 'off', HTTP_CACHE: 'off' } : {}
+const cacheEnv: Record<string, string> = values.cache === 'off' ? { CACHE: 'off', HTTP_CACHE: 'off' } : {}
 
 interface Row {
   backend: string
