@@ -1,5 +1,40 @@
 /**
  * Hotpath: the public API. This file is curated by hand; what is not exported here is internal.
+ * Subpaths: `hotpath/redis` (Redis tier), `hotpath/fastify` (plugins), `hotpath/stream`,
+ * `hotpath/profiling`, `hotpath/bench`.
  */
-export { HotpathError, InvalidOptionError } from './errors.js'
+export * from './errors.js'
 export { parseDuration, type Duration } from './util/duration.js'
+export * from './cache/index.js'
+export {
+  parseETag,
+  formatETag,
+  parseETagList,
+  strongMatch,
+  weakMatch,
+  etagForCoding,
+  parseHttpDate,
+  formatHttpDate,
+  evaluatePreconditions,
+  resolveCacheControlPolicy,
+  formatCacheControl,
+  isStorable,
+  parseVary,
+  mergeVary,
+  normalizeUrl,
+  negotiateEncoding,
+  negotiateFormat,
+  compressVariants,
+  ResponseCache,
+  createFastLane,
+  FAST_LANE_HIT_CHANNEL,
+  DEFAULT_UNKEYED_HEADERS,
+  type EntityTag,
+  type ConditionalHeaders,
+  type Validators,
+  type PreconditionResult,
+  type CacheControlPolicy,
+  type ResponseCacheOptions,
+  type StoredResponse,
+  type FastLaneHandler,
+} from './http/index.js'
