@@ -118,6 +118,15 @@ async function openPostgres(items: number): Promise<ExportFixture> {
   const database = await createDatabase({ dialect: 'postgres', connectionString: url.toString() })
   await seedDatabase(database, { items, users: 0, posts: 0 })
   const pool = database.raw.dialect === 'postgres' ? database.raw.pool : undefined
+  // A checked-out pg client whose connection dies emits 'error'; pg-pool listens only while the
+  // client is idle, so without this the fault-injection test would crash the run (the service
+  // should do the same in its own pool setup).
+  const listened = new WeakSet<object>()
+  pool?.on('acquire', (client) => {
+    if (listened.has(client)) return
+    listened.add(client)
+    client.on('error', () => {})
+  })
   return {
     database,
     applicationName: name,

@@ -263,50 +263,53 @@ for (const backend of EXPORT_BACKENDS) {
         expect(parse(all.body)).toEqual(parse(cursorAll.body))
       })
 
-      it('cuts a COPY response off and recovers when the database connection dies mid-export', async () => {
-        const admin = new pg.Client({ connectionString: POSTGRES_URL })
-        await admin.connect()
-        try {
-          const ended = harness.nextSummary()
-          const outcome = new Promise<{ complete: boolean; bytes: number }>((resolve, reject) => {
-            const request = http.get(`${harness.base}/export/items.csv?via=copy`, (response) => {
-              let bytes = 0
-              let killed = false
-              response.on('data', (chunk: Buffer) => {
-                bytes += chunk.length
-                if (killed) return
-                killed = true
-                response.pause()
-                // Fault injection: the backend serving the cursor is terminated mid-stream.
-                void admin
-                  .query(
-                    `select pg_terminate_backend(pid) from pg_stat_activity
-                     where application_name = $1 and state <> 'idle' and query like 'COPY%'`,
-                    [fixture.applicationName],
-                  )
-                  .then(() => response.resume(), reject)
+      it.each(['copy', 'cursor'])(
+        'cuts the response off and recovers when the connection dies mid-export (via=%s)',
+        async (via) => {
+          const admin = new pg.Client({ connectionString: POSTGRES_URL })
+          await admin.connect()
+          try {
+            const ended = harness.nextSummary()
+            const outcome = new Promise<{ complete: boolean; bytes: number }>((resolve, reject) => {
+              const request = http.get(`${harness.base}/export/items.csv?via=${via}`, (response) => {
+                let bytes = 0
+                let killed = false
+                response.on('data', (chunk: Buffer) => {
+                  bytes += chunk.length
+                  if (killed) return
+                  killed = true
+                  response.pause()
+                  // Fault injection: the backend serving the cursor is terminated mid-stream.
+                  void admin
+                    .query(
+                      `select pg_terminate_backend(pid) from pg_stat_activity
+                     where application_name = $1 and state <> 'idle' and query like '%"items"%'`,
+                      [fixture.applicationName],
+                    )
+                    .then(() => response.resume(), reject)
+                })
+                response.on('end', () => resolve({ complete: response.complete, bytes }))
+                response.on('error', () => resolve({ complete: false, bytes }))
+                response.on('aborted', () => resolve({ complete: false, bytes }))
               })
-              response.on('end', () => resolve({ complete: response.complete, bytes }))
-              response.on('error', () => resolve({ complete: false, bytes }))
-              response.on('aborted', () => resolve({ complete: false, bytes }))
+              request.on('error', () => undefined)
             })
-            request.on('error', () => undefined)
-          })
-          const { complete } = await outcome
-          const summary = await ended
-          expect(complete).toBe(false)
-          expect(summary.outcome).toBe('failed')
-          await fixture.assertReleased()
-          const after = await harness.app.inject({
-            method: 'GET',
-            url: '/export/items.csv?via=cursor&columns=id',
-          })
-          expect(after.statusCode).toBe(200)
-          expect(after.body.split('\r\n')).toHaveLength(ITEMS + 2)
-        } finally {
-          await admin.end()
-        }
-      })
+            const { complete } = await outcome
+            const summary = await ended
+            expect(complete).toBe(false)
+            expect(summary.outcome).toBe('failed')
+            await fixture.assertReleased()
+            const after = await harness.app.inject({
+              method: 'GET',
+              url: '/export/items.csv?via=cursor&columns=id',
+            })
+            expect(after.statusCode).toBe(200)
+            expect(after.body.split('\r\n')).toHaveLength(ITEMS + 2)
+          } finally {
+            await admin.end()
+          }
+        },
+      )
 
       it('cancels the COPY and discards its connection when the client hangs up', async () => {
         const ended = harness.nextSummary()
