@@ -47,6 +47,16 @@ export interface WriteStrategySetupOptions {
   onReady?: (writes: WriteBehind<Item, number>) => void
 }
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /**
+     * The items write-behind queue when `WRITE_STRATEGY=behind` (stats, flush, metrics with
+     * `registerWriteBehindMetrics`); absent with write-through.
+     */
+    writeBehind?: WriteBehind<Item, number>
+  }
+}
+
 const ALLOCATE_FLOOR = `
 local current = tonumber(redis.call('GET', KEYS[1]) or '0')
 if current < tonumber(ARGV[1]) then redis.call('SET', KEYS[1], ARGV[1]) end
@@ -117,6 +127,7 @@ export function writeStrategySetup(options: WriteStrategySetupOptions = {}): Ser
       throw error
     }
     const queue = writes
+    app.decorate('writeBehind', queue)
     options.onReady?.(queue)
 
     const retryAfter = new WeakMap<FastifyRequest, number>()

@@ -11,6 +11,8 @@ export type {
   WriteBehindStats,
   WriteOptions,
 } from './write-behind.js'
+export { registerWriteBehindMetrics } from './write-behind-metrics.js'
+export type { WriteBehindStatsSource } from './write-behind-metrics.js'
 export { DeadLetters } from './dead-letters.js'
 export type { DeadLetter, ReplayResult } from './dead-letters.js'
 export { writeBehindKeys } from './defaults.js'

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto'
+import { Registry } from 'prom-client'
 import { createClient } from 'redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { registerWriteBehindMetrics } from '../../../src/cache/strategies/write-behind-metrics.js'
 import { createWriteBehind, type WriteBehind } from '../../../src/cache/strategies/write-behind.js'
 import { InvalidOptionError, WriteBehindFullError, WriteBehindUnavailableError } from '../../../src/errors.js'
 import { hasRedis, REDIS_URL } from '../../helpers/services.js'
@@ -146,6 +148,24 @@ describe.runIf(hasRedis)('write-behind (real Redis)', () => {
     const stats = await writes.stats()
     expect(stats.pending).toBe(0)
     expect(stats.deadLetters).toBe(0)
+  })
+
+  it('exposes pending, lag, dead letters and counters as Prometheus metrics', async () => {
+    fresh()
+    const repository = new MemoryRepository()
+    const writes = queue(repository, { flusher: false })
+    const registry = new Registry()
+    registerWriteBehindMetrics(writes, registry)
+    await writes.write({ id: 81, name: 'a', version: 0 })
+    await writes.write({ id: 82, name: 'b', version: 0 })
+    const before = await registry.metrics()
+    expect(before).toMatch(/hotpath_write_behind_pending\{queue="q\d+"\} 2/)
+    expect(before).toMatch(/hotpath_write_behind_flushed_total\{queue="q\d+"\} 0/)
+    await writes.flush()
+    const after = await registry.metrics()
+    expect(after).toMatch(/hotpath_write_behind_pending\{queue="q\d+"\} 0/)
+    expect(after).toMatch(/hotpath_write_behind_flushed_total\{queue="q\d+"\} 2/)
+    expect(after).toMatch(/hotpath_write_behind_lag_seconds\{queue="q\d+"\} 0/)
   })
 
   it('dead-letters a write that keeps failing, flushes the rest, and replays it on demand', async () => {
