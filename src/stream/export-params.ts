@@ -1,7 +1,7 @@
 import { ExportParameterError } from '../errors.js'
 
 const ISO_DATE =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}(?::?\d{2})?)?)?$/i
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(Z|[+-]\d{2}(?::?\d{2})?)?)?$/i
 
 /**
  * Parse a `columns` query parameter (`id,name,price`) against an allow-list. Missing or empty
@@ -40,7 +40,8 @@ export function parseColumns<const C extends string>(
 
 /**
  * Parse an ISO 8601 date or date-time query parameter (`2024-05-01`, `2024-05-01T10:00:00Z`,
- * `2024-05-01T12:00:00+02:00`) into a `Date`; a date alone means midnight UTC. Calendar-invalid
+ * `2024-05-01T12:00:00+02:00`) into a `Date`; a date alone means midnight UTC, a date-time
+ * without an offset is UTC too. Calendar-invalid
  * dates such as `2024-02-30` are rejected rather than rolled over.
  *
  * @throws ExportParameterError `E_EXPORT_INVALID_DATE`
@@ -51,7 +52,9 @@ export function parseIsoDate(value: unknown, parameter: string): Date | undefine
   if (typeof value !== 'string')
     throw new ExportParameterError('E_EXPORT_INVALID_DATE', parameter, value, expected)
   const match = ISO_DATE.exec(value)
-  const date = match ? new Date(match[4] === undefined ? `${value}T00:00:00Z` : value) : undefined
+  // Without an offset, a date-time is read as UTC: the server's local zone must not change the answer.
+  const iso = match?.[4] === undefined ? `${value}T00:00:00Z` : match[7] === undefined ? `${value}Z` : value
+  const date = match ? new Date(iso) : undefined
   if (!match || !date || Number.isNaN(date.getTime())) {
     throw new ExportParameterError('E_EXPORT_INVALID_DATE', parameter, value, expected)
   }

@@ -33,6 +33,8 @@ describe('parseIsoDate', () => {
   it('accepts dates and date-times with zones', () => {
     expect(parseIsoDate('2024-05-01', 'since')?.toISOString()).toBe('2024-05-01T00:00:00.000Z')
     expect(parseIsoDate('2024-05-01T12:00:00+02:00', 'since')?.toISOString()).toBe('2024-05-01T10:00:00.000Z')
+    expect(parseIsoDate('2024-05-01T10:30', 'since')?.toISOString()).toBe('2024-05-01T10:30:00.000Z')
+    expect(parseIsoDate('2024-05-01 10:30:15.5z', 'since')?.toISOString()).toBe('2024-05-01T10:30:15.500Z')
     expect(parseIsoDate(undefined, 'since')).toBeUndefined()
   })
 
