@@ -352,6 +352,11 @@ export class WriteBehind<T, Id extends WriteId = WriteId> {
   async #connect(): Promise<void> {
     if (!this.#client.isOpen) await this.#client.connect()
     if (this.options.waitAof !== undefined) await this.#checkWaitAof()
+    await this.#createGroup()
+    if (this.options.flusher) this.start()
+  }
+
+  async #createGroup(): Promise<void> {
     try {
       await call(
         this.#client,
@@ -362,7 +367,6 @@ export class WriteBehind<T, Id extends WriteId = WriteId> {
     } catch (error) {
       if (!String((error as Error).message).includes('BUSYGROUP')) throw error
     }
-    if (this.options.flusher) this.start()
   }
 
   async #checkWaitAof(): Promise<void> {
@@ -664,6 +668,8 @@ export class WriteBehind<T, Id extends WriteId = WriteId> {
         failures++
         this.#ownPendingDirty = true
         this.#emit('error', { operation: 'flush', error })
+        // A Redis that restarted without persistence lost the group (and the writes with it).
+        if (String((error as Error).message).includes('NOGROUP')) await this.#createGroup().catch(() => {})
         await sleep(this.#backoff(failures))
       }
     }
