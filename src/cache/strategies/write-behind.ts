@@ -345,8 +345,48 @@ export class WriteBehind<T, Id extends WriteId = WriteId> {
 
   /** Connect, create the consumer group, check durability settings, start the flusher. Idempotent. */
   connect(): Promise<void> {
-    this.#connecting ??= this.#connect()
+    this.#connecting ??= this.#connect().catch((error: unknown) => {
+      // A failed start may be retried by the next call.
+      this.#connecting = undefined
+      throw error
+    })
     return this.#connecting
+  }
+
+  /** Connected, or a 503 after `timeout`: a request never waits on a Redis that is not there. */
+  async #ready(operation: string): Promise<void> {
+    if (this.#client.isOpen && this.#connecting !== undefined) return this.#connecting
+    let timer: NodeJS.Timeout | undefined
+    const connecting = this.connect()
+    try {
+      await Promise.race([
+        connecting,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () =>
+              reject(
+                new WriteBehindUnavailableError(
+                  operation,
+                  `not connected to Redis within ${this.options.timeout} ms`,
+                ),
+              ),
+            this.options.timeout,
+          )
+        }),
+      ])
+    } catch (error) {
+      connecting.catch(() => {})
+      if (error instanceof WriteBehindUnavailableError) throw error
+      throw new WriteBehindUnavailableError(
+        operation,
+        error instanceof Error ? error.message : String(error),
+        {
+          cause: error,
+        },
+      )
+    } finally {
+      clearTimeout(timer)
+    }
   }
 
   async #connect(): Promise<void> {
@@ -419,7 +459,7 @@ export class WriteBehind<T, Id extends WriteId = WriteId> {
     update: boolean,
   ): Promise<number | undefined> {
     if (this.#closed) throw new WriteBehindClosedError()
-    await this.connect()
+    await this.#ready('write')
     const reply = await evalScript<WriteReply>(
       this.#client,
       WRITE_SCRIPT,
@@ -490,7 +530,7 @@ export class WriteBehind<T, Id extends WriteId = WriteId> {
 
   /** The pending write of an id, if one is on its way to the database. */
   async read(id: Id): Promise<PendingWrite<T> | undefined> {
-    await this.connect()
+    await this.#ready('read')
     const raw = await call<string | null>(
       this.#client,
       ['HGET', this.keys.pending, String(id)],
@@ -503,7 +543,7 @@ export class WriteBehind<T, Id extends WriteId = WriteId> {
   /** {@link read} for many ids in one round trip, in the order of `ids`. */
   async readMany(ids: readonly Id[]): Promise<(PendingWrite<T> | undefined)[]> {
     if (ids.length === 0) return []
-    await this.connect()
+    await this.#ready('read')
     const raws = await call<(string | null)[]>(
       this.#client,
       ['HMGET', this.keys.pending, ...ids.map(String)],
@@ -579,7 +619,7 @@ export class WriteBehind<T, Id extends WriteId = WriteId> {
 
   /** Counters of this instance plus the queue's state in Redis. */
   async stats(): Promise<WriteBehindStats> {
-    await this.connect()
+    await this.#ready('stats')
     const [pending, oldest, deadLetters] = await Promise.all([
       call<number>(this.#client, ['XLEN', this.keys.stream], this.options.timeout, 'stats'),
       call<StreamEntries>(

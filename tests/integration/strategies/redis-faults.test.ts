@@ -8,11 +8,13 @@ describe('write-behind when its Redis stalls or dies', () => {
   const redis = new DedicatedRedis()
   const repository = new MemoryRepository()
   let writes: ReturnType<typeof createWriteBehind<Row, number>> | undefined
+  let late: ReturnType<typeof createWriteBehind<Row, number>> | undefined
   const errors: string[] = []
 
   afterAll(async () => {
     redis.signal('SIGCONT')
     await writes?.close()
+    await late?.close()
     await redis.kill()
   })
 
@@ -51,7 +53,27 @@ describe('write-behind when its Redis stalls or dies', () => {
     await expect(writes.write({ id: 4, name: 'while dead', version: 0 })).rejects.toBeInstanceOf(
       WriteBehindUnavailableError,
     )
+    // An instance starting while Redis is down answers 503 instead of waiting for it.
+    late = createWriteBehind<Row, number>(repository, {
+      url: redis.url,
+      name: 'faults',
+      timeout: 300,
+      flusher: false,
+    })
+    await expect(late.write({ id: 6, name: 'started while dead', version: 0 })).rejects.toBeInstanceOf(
+      WriteBehindUnavailableError,
+    )
     await redis.start()
+    await expect
+      .poll(
+        async () =>
+          (await late?.read(6).then(
+            () => true,
+            () => false,
+          )) ?? false,
+        { timeout: 10_000, interval: 100 },
+      )
+      .toBe(true)
     await expect
       .poll(
         async () => {
