@@ -249,6 +249,19 @@ describe.each(BACKENDS)('service caching on $name', (backend) => {
       })
     })
 
+    it('serves an expired item as stale within the grace period while it refreshes', async () => {
+      const app = await makeApp({ CACHE_TTL: '300ms', CACHE_GRACE: '1m' })
+      expect((await get(app, '/items/35')).headers['x-cache']).toBe('miss')
+      await sleep(400)
+      const stale = await get(app, '/items/35')
+      expect(stale.statusCode).toBe(200)
+      expect(stale.headers['x-cache']).toBe('stale')
+      // The background refresh stored a fresh entry.
+      for (let i = 0; i < 40 && (await get(app, '/items/35')).headers['x-cache'] !== 'hit-l1'; i++)
+        await sleep(5)
+      expect((await get(app, '/items/35')).headers['x-cache']).toBe('hit-l1')
+    })
+
     describe('HTTP caching (validators and policies)', () => {
       let app: ServiceApp
 
