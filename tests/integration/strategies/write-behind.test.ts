@@ -105,6 +105,29 @@ describe.runIf(hasRedis)('write-behind (real Redis)', () => {
     expect(await b.read(5)).toBeUndefined()
   })
 
+  it('close() drains what this instance accepted before disconnecting, then refuses writes', async () => {
+    fresh()
+    const repository = new MemoryRepository()
+    repository.down = true
+    const writes = createWriteBehind<Row, number>(repository, {
+      url: REDIS_URL,
+      prefix,
+      name: `q${queues}`,
+      block: 50,
+      retryDelay: 10,
+      maxRetryDelay: 20,
+    })
+    for (let i = 0; i < 5; i++) await writes.write({ id: 90 + i, name: `drain ${i}`, version: 0 })
+    const closing = writes.close()
+    repository.down = false
+    await closing
+    expect([...repository.rows.keys()].sort()).toEqual([90, 91, 92, 93, 94])
+    await expect(writes.write({ id: 99, name: 'late', version: 0 })).rejects.toMatchObject({
+      code: 'E_WRITE_BEHIND_CLOSED',
+      statusCode: 503,
+    })
+  })
+
   it('refuses an update of an entity whose delete is pending, so it cannot come back', async () => {
     fresh()
     const repository = new MemoryRepository()
