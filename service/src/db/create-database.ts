@@ -4,6 +4,7 @@ import BetterSqlite3 from 'better-sqlite3'
 import { Kysely, PostgresDialect, SqliteDialect } from 'kysely'
 import pg from 'pg'
 import Cursor from 'pg-cursor'
+import { withSettlingClose } from '../../../src/stream/index.js'
 import type { DatabaseTarget } from '../config.js'
 import type { Database, Db, Dialect } from './database.js'
 import { migrateToLatest } from './migrations/index.js'
@@ -189,9 +190,15 @@ function openPostgres(
   })
   // An idle client losing its connection must not crash the process; the pool replaces it.
   pool.on('error', () => {})
+  // pg-pool only listens for errors on idle clients: a checked-out client whose connection dies
+  // emits 'error' with no listener, which would crash the process. The query itself still fails.
+  pool.on('connect', (client) => client.on('error', () => {}))
   const db = new Kysely<Database>({
     // Cursor enables `.stream()` (exports); the wrapper turns DML into named prepared statements.
-    dialect: new PostgresDialect({ pool: new PgPreparedStatementPool(pool), cursor: Cursor }),
+    dialect: new PostgresDialect({
+      pool: new PgPreparedStatementPool(pool),
+      cursor: withSettlingClose(Cursor),
+    }),
     log: createQueryPublisher('postgres'),
   })
   return { db, raw: { dialect: 'postgres', pool } }
