@@ -1,7 +1,11 @@
 import { type Command, InvalidArgumentError } from 'commander'
 import { DeadLetters, type DeadLetter } from '../../src/cache/strategies/dead-letters.js'
 import { writeBehindKeys } from '../../src/cache/strategies/defaults.js'
-import { createStrategyClient } from '../../src/cache/strategies/redis-commands.js'
+import {
+  call,
+  createStrategyClient,
+  type StrategyRedisClient,
+} from '../../src/cache/strategies/redis-commands.js'
 import {
   DEFAULT_WRITE_BEHIND_PREFIX,
   ITEMS_QUEUE,
@@ -26,7 +30,10 @@ function parsePositive(value: string): number {
   return parsed
 }
 
-async function withDeadLetters<T>(flags: QueueFlags, run: (dlq: DeadLetters) => Promise<T>): Promise<T> {
+async function withDeadLetters<T>(
+  flags: QueueFlags,
+  run: (dlq: DeadLetters, client: StrategyRedisClient) => Promise<T>,
+): Promise<T> {
   let failure: unknown
   const client = createStrategyClient(
     flags.redisUrl ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
@@ -41,7 +48,7 @@ async function withDeadLetters<T>(flags: QueueFlags, run: (dlq: DeadLetters) => 
     throw failure ?? error
   }
   try {
-    return await run(new DeadLetters(client, writeBehindKeys(flags.prefix, flags.queue)))
+    return await run(new DeadLetters(client, writeBehindKeys(flags.prefix, flags.queue)), client)
   } finally {
     client.destroy()
   }
@@ -63,12 +70,56 @@ function line(letter: DeadLetter): string {
 }
 
 /**
- * `hotpath writes dlq list|replay|drop`: inspect the writes write-behind set aside after
+ * `hotpath writes stats` and `hotpath writes dlq list|replay|drop`: see how far behind the
+ * database is; inspect the writes write-behind set aside after
  * `maxAttempts` failures, put them back into the queue (each keeps its version, so one a newer
  * write superseded is dropped instead), or discard them.
  */
 export function registerWritesCommand(program: Command): void {
   const writes = program.command('writes').description('Inspect and repair the write-behind queue.')
+
+  queueOptions(writes.command('stats'))
+    .description('Writes waiting for the database, flush lag, dead letters, and the flushers.')
+    .option('--json', 'one JSON object', false)
+    .action(async (flags: QueueFlags & { json: boolean }) => {
+      await withDeadLetters(flags, async (letters, client) => {
+        const keys = writeBehindKeys(flags.prefix, flags.queue)
+        const [pending, oldest, groups] = await Promise.all([
+          call<number>(client, ['XLEN', keys.stream], 5_000, 'stats'),
+          call<[string, string[]][]>(client, ['XRANGE', keys.stream, '-', '+', 'COUNT', '1'], 5_000, 'stats'),
+          call<unknown[][]>(client, ['XINFO', 'GROUPS', keys.stream], 5_000, 'stats').catch(() => []),
+        ])
+        const first = oldest[0]
+        const flushers = groups.map((group) => {
+          const fields = new Map<string, unknown>()
+          for (let i = 0; i + 1 < group.length; i += 2) fields.set(String(group[i]), group[i + 1])
+          return {
+            group: String(fields.get('name')),
+            consumers: Number(fields.get('consumers')),
+            taken: Number(fields.get('pending')),
+          }
+        })
+        const stats = {
+          queue: flags.queue,
+          pending: Number(pending),
+          lagMs: first === undefined ? 0 : Math.max(0, Date.now() - Number(first[0].split('-')[0])),
+          deadLetters: await letters.count(),
+          flushers,
+        }
+        if (flags.json) {
+          process.stdout.write(`${JSON.stringify(stats)}\n`)
+          return
+        }
+        process.stdout.write(
+          `queue ${stats.queue}: ${stats.pending} pending (oldest ${stats.lagMs} ms), ${stats.deadLetters} dead letters\n`,
+        )
+        for (const group of flushers) {
+          process.stdout.write(
+            `group ${group.group}: ${group.consumers} consumers, ${group.taken} taken, not yet acknowledged\n`,
+          )
+        }
+      })
+    })
   const dlq = writes
     .command('dlq')
     .description('Dead letters: writes that failed too often to reach the database.')

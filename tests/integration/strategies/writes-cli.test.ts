@@ -53,6 +53,15 @@ describe.runIf(hasRedis)('hotpath writes dlq', () => {
     admin.destroy()
   })
 
+  it('reports the queue: pending writes, lag, dead letters, flushers', async () => {
+    const stats = JSON.parse(await run('writes', 'stats', '--json', ...flags)) as Record<string, unknown>
+    expect(stats).toMatchObject({ queue: 'items', pending: 0, lagMs: 0, deadLetters: 2 })
+    expect(stats.flushers).toEqual([{ group: 'flushers', consumers: 1, taken: 0 }])
+    expect(await run('writes', 'stats', ...flags)).toContain(
+      'queue items: 0 pending (oldest 0 ms), 2 dead letters',
+    )
+  })
+
   it('lists dead letters as text and as JSON lines', async () => {
     const text = await run('writes', 'dlq', 'list', ...flags)
     expect(text).toMatch(/upsert 1 v1 {2}after 1 attempts: constraint violated by row 1/)
