@@ -1,8 +1,9 @@
 /**
  * Bench target: the reference service itself, built exactly as `hotpath serve` builds it (same
- * config loader, same app), on its own SQLite file seeded once with the bench's item count.
- * The environment of the target (see `env` in `groups.ts`) selects the configuration, e.g.
- * `REDIS_URL` for the shared tier once the service wires its cache to it.
+ * config loader, same `buildApp`, its own cache-aside and diagnostics), on a private copy of an
+ * SQLite file seeded once with the bench's item count. Each export is one configuration, set
+ * through the service's own environment variables (`service/src/config.ts`); the parent's values
+ * of those variables are ignored so every run measures the same thing.
  */
 import { copyFileSync, existsSync, renameSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -12,63 +13,86 @@ import { loadConfig, type ServiceConfig } from '../../service/src/config.js'
 import { createDatabase } from '../../service/src/db/create-database.js'
 import { ItemsRepository } from '../../service/src/items/repository.js'
 import { seedDatabase } from '../../service/src/seed.js'
-import type { ServiceApp } from '../../service/src/context.js'
-import type { Item } from '../../service/src/items/schemas.js'
-import { createCache } from '../../src/cache/index.js'
-import { redisStore } from '../../src/cache/stores/redis/index.js'
-import type { Cache } from '../../src/cache/types.js'
 import { BENCH_ITEMS, BENCH_SEED } from './items-db.js'
 import type { RunningTarget } from './target.js'
 
 /** Users and posts are not what the HTTP groups load; a few keep seeding fast. */
 const BENCH_USERS = 1_000
 const BENCH_POSTS = 1_000
+const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379'
 
-/** The service with no cache: every `GET /items/:id` is a query. */
+/** Service variables a configuration may set; any other value of these in the parent is dropped. */
+const FEATURE_VARIABLES = [
+  'REDIS_URL',
+  'CACHE',
+  'CACHE_PREFIX',
+  'CACHE_TTL',
+  'CACHE_GRACE',
+  'HTTP_CACHE',
+  'FAST_LANE',
+  'REQUIRE_IF_MATCH',
+  'PROFILING',
+  'METRICS',
+  'METRICS_TOKEN',
+  'SERVER_TIMING',
+  'SLOW_QUERY_MS',
+  'N_PLUS_ONE_THRESHOLD',
+  'BLOCKING_THRESHOLD_MS',
+] as const
+
+/** Every always-on diagnostic off (issue 7's baseline). */
+export const DIAGNOSTICS_OFF: Readonly<Record<string, string>> = Object.freeze({
+  SERVER_TIMING: 'off',
+  METRICS: 'off',
+  SLOW_QUERY_MS: '0',
+  N_PLUS_ONE_THRESHOLD: '0',
+  BLOCKING_THRESHOLD_MS: '0',
+})
+
+/** The service with no cache (`CACHE=off`): every `GET /items/:id` is a query. */
 export function start(port: number): Promise<RunningTarget> {
-  return startService(port, null)
+  return startService(port, { CACHE: 'off' })
 }
 
-/** The service with cache-aside on `findById` through Hotpath's memory tier (L1) only. */
+/** The service as a user gets it without Redis: cache-aside through the memory tier (L1). */
 export function startL1(port: number): Promise<RunningTarget> {
-  return startService(port, () => createCache({ ttl: '5m' }))
+  return startService(port, {})
+}
+
+/** {@link startL1} with every diagnostic off (Server-Timing, metrics, detectors). */
+export function startL1NoDiagnostics(port: number): Promise<RunningTarget> {
+  return startService(port, DIAGNOSTICS_OFF)
 }
 
 /**
- * The service with cache-aside through L1 + Redis L2 (`REDIS_URL`, default 127.0.0.1:6379), under a
+ * The service with Redis as L2 (`REDIS_URL` of the bench, default 127.0.0.1:6379), under a
  * per-process prefix so that runs never share entries.
  */
 export function startL1L2(port: number): Promise<RunningTarget> {
-  return startService(port, () =>
-    createCache({
-      ttl: '5m',
-      prefix: `bench${process.pid}`,
-      l2: redisStore({ url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' }),
-    }),
-  )
+  return startService(port, {
+    REDIS_URL: process.env.REDIS_URL ?? DEFAULT_REDIS_URL,
+    CACHE_PREFIX: `bench${process.pid}`,
+  })
+}
+
+/** The service's response cache (`HTTP_CACHE=on`): a hit answers stored bytes, 304s from metadata. */
+export function startResponseCache(port: number): Promise<RunningTarget> {
+  return startService(port, { HTTP_CACHE: 'on' })
+}
+
+/** The response cache answered before Fastify routing (`FAST_LANE=on`). */
+export function startFastLane(port: number): Promise<RunningTarget> {
+  return startService(port, { HTTP_CACHE: 'on', FAST_LANE: 'on' })
 }
 
 /**
- * Wrap the items repository so `findById` goes through the cache (cache-aside). The benchmark
- * only reads; writes are not routed through the cache here.
+ * The response cache missing on (nearly) every request: entries live 1 ms with no grace and the
+ * data cache is off, so each request pays the query, the serialization and storing the response.
+ * Load it with a uniform key mix so that two requests for one id rarely fall within 1 ms.
  */
-function cacheItems(cache: Cache) {
-  return (app: ServiceApp) => {
-    const items = app.service.repositories.items
-    const cached = (id: number): Promise<Item | undefined> =>
-      cache
-        .getOrSet<Item | null>(`items:${id}`, async () => (await items.findById(id)) ?? null)
-        .then((item) => item ?? undefined)
-    app.service.repositories.items = new Proxy(items, {
-      get(target, property) {
-        if (property === 'findById') return cached
-        const value: unknown = Reflect.get(target, property, target)
-        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value
-      },
-    })
-  }
+export function startResponseCacheMiss(port: number): Promise<RunningTarget> {
+  return startService(port, { HTTP_CACHE: 'on', CACHE: 'off', CACHE_TTL: '1', CACHE_GRACE: '0' })
 }
-
 /**
  * The seeded database every service target starts from, built once aside and renamed into place
  * so that concurrent targets never see a half-seeded file.
@@ -92,9 +116,15 @@ function removeSqlite(file: string): void {
   for (const suffix of ['', '-wal', '-shm']) rmSync(`${file}${suffix}`, { force: true })
 }
 
-async function startService(port: number, makeCache: (() => Cache) | null): Promise<RunningTarget> {
+async function startService(
+  port: number,
+  features: Readonly<Record<string, string>>,
+): Promise<RunningTarget> {
+  const inherited: Record<string, string | undefined> = { ...process.env }
+  for (const name of FEATURE_VARIABLES) delete inherited[name]
   const env = {
-    ...process.env,
+    ...inherited,
+    ...features,
     LOG_LEVEL: process.env.LOG_LEVEL ?? 'error',
     SEED_ITEMS: String(BENCH_ITEMS),
     SEED_USERS: String(BENCH_USERS),
@@ -120,13 +150,11 @@ async function startService(port: number, makeCache: (() => Cache) | null): Prom
   }
   try {
     if ((await new ItemsRepository(database.db).count()) === 0) await seedDatabase(database, config.seed)
-    const cache = makeCache?.() ?? null
-    const app = await buildApp(config, { database, plugins: cache ? [cacheItems(cache)] : [] })
+    const app = await buildApp(config, { database })
     await app.listen({ port, host: '127.0.0.1' })
     return {
       async close() {
         await app.close()
-        await cache?.close()
         await cleanup()
       },
     }
