@@ -3,9 +3,11 @@
  * its own process on loopback, loads them in interleaved rounds (wrk when installed), runs the
  * micro benchmarks, and writes `docs/benchmarks.md` and `docs/benchmarks.html`.
  *
- *   npm run bench                      # the full suite (< 15 minutes)
+ *   npm run bench                      # the default suite (< 15 minutes)
  *   npm run bench -- --quick           # 2 short rounds per group, to check that everything runs
- *   npm run bench -- --only cache-aside,http-cache
+ *   npm run bench -- --only cache-aside,miss     # groups by name (optional ones included)
+ *   npm run bench -- --only issue-4    # every group measuring issue 4's benchmarks
+ *   npm run bench -- --quick --only overhead --out /tmp/b   # writes /tmp/b/benchmarks.{md,html,json}
  */
 import { execFile } from 'node:child_process'
 import { existsSync } from 'node:fs'
@@ -24,13 +26,13 @@ import {
   scenarioFromUrl,
   type CompareTarget,
 } from '../src/bench/index.js'
-import { GROUPS, type HttpGroup, type MicroGroup } from './lib/groups.js'
+import { GROUPS, type BenchGroup, type HttpGroup, type MicroGroup } from './lib/groups.js'
 import { ensureItemsDb } from './lib/items-db.js'
 import { suiteMarkdown, type HttpOutcome, type MicroOutcome } from './lib/markdown.js'
 import { spawnTarget, type SpawnedTarget } from './lib/spawn-target.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
-const FULL = { rounds: 5, duration: '5s', warmup: '1s' }
+const FULL = { rounds: 5, duration: '4s', warmup: '1s' }
 const QUICK = { rounds: 2, duration: '1s', warmup: '1s' }
 const DEFAULT_CONNECTIONS = 50
 const MICRO_TIMEOUT_MS = 3 * 60_000
@@ -46,7 +48,9 @@ const { values: flags } = parseArgs({
     duration: { type: 'string' },
     warmup: { type: 'string' },
     connections: { type: 'string' },
-    out: { type: 'string', default: 'docs/benchmarks.md' },
+    /** A directory for all three outputs (`benchmarks.md`, `.html`, `.json`), or the page's path. */
+    out: { type: 'string' },
+    md: { type: 'string', default: 'docs/benchmarks.md' },
     html: { type: 'string', default: 'docs/benchmarks.html' },
     json: { type: 'string', default: 'bench/results/latest.json' },
     list: { type: 'boolean', default: false },
@@ -56,16 +60,41 @@ const { values: flags } = parseArgs({
 const settingsBase = flags.quick ? QUICK : FULL
 const wrk = detectWrk()
 const defaultEngine = (flags.engine as 'wrk' | 'autocannon' | undefined) ?? (wrk ? 'wrk' : 'autocannon')
-const only = flags.only?.split(',').map((name) => name.trim())
-const groups = GROUPS.filter((group) => !only || only.includes(group.name))
+const only = flags.only
+  ?.split(',')
+  .map((name) => name.trim())
+  .filter((name) => name !== '')
+const unknown = (only ?? []).filter((name) => !GROUPS.some((group) => selects(name, group)))
+const groups = GROUPS.filter((group) =>
+  only ? only.some((name) => selects(name, group)) : group.optional !== true,
+)
+// `--out file.md` names the page alone (as before); `--out dir` holds all three outputs.
+const outputs = flags.out?.endsWith('.md')
+  ? { md: flags.out, html: flags.html, json: flags.json }
+  : flags.out
+    ? {
+        md: path.join(flags.out, 'benchmarks.md'),
+        html: path.join(flags.out, 'benchmarks.html'),
+        json: path.join(flags.out, 'benchmarks.json'),
+      }
+    : { md: flags.md, html: flags.html, json: flags.json }
+
+/** `--only` names a group, or `issue-N` / `N` for every group of issue N. */
+function selects(name: string, group: BenchGroup): boolean {
+  const issue = /^(?:issue-?)?(\d+)$/.exec(name)?.[1]
+  return issue === undefined ? group.name === name : group.issues.includes(Number(issue))
+}
 
 if (flags.list) {
-  for (const group of GROUPS) console.log(`${group.name.padEnd(16)} ${group.title}`)
+  for (const group of GROUPS) {
+    const tags = `${group.issues.map((n) => `issue-${n}`).join(' ')}${group.optional ? ' (optional)' : ''}`
+    console.log(`${group.name.padEnd(16)} ${tags.padEnd(28)} ${group.title}`)
+  }
   process.exit(0)
 }
-if (only && groups.length !== only.length) {
+if (unknown.length > 0) {
   const known = GROUPS.map((group) => group.name).join(', ')
-  console.error(`Unknown group in --only ${flags.only}; known: ${known}`)
+  console.error(`Unknown group in --only: ${unknown.join(', ')}; known: ${known}, or issue-N`)
   process.exit(2)
 }
 if (defaultEngine === 'autocannon') {
@@ -198,12 +227,15 @@ function runMicroGroup(group: MicroGroup): Promise<MicroOutcome> {
       error: null,
     })
   }
-  const args = ['--import', 'tsx', script, ...(group.args ?? []), ...(flags.quick ? ['--quick'] : [])]
+  const scriptArgs = flags.quick
+    ? (group.quickArgs ?? [...(group.args ?? []), '--quick'])
+    : (group.args ?? [])
+  const args = ['--import', 'tsx', script, ...scriptArgs]
   return new Promise((resolve) => {
     execFile(
       process.execPath,
       args,
-      { cwd: ROOT, timeout: MICRO_TIMEOUT_MS, maxBuffer: 16 << 20 },
+      { cwd: ROOT, timeout: group.timeoutMs ?? MICRO_TIMEOUT_MS, maxBuffer: 16 << 20 },
       (error, stdout, stderr) => {
         if (error)
           resolve({
@@ -267,14 +299,14 @@ const sections = outcomes.flatMap((outcome) =>
     ? [{ title: outcome.group.title, comparison: outcome.comparison }]
     : [],
 )
-for (const file of [flags.out, flags.html, flags.json])
+for (const file of [outputs.md, outputs.html, outputs.json])
   await mkdir(path.dirname(path.resolve(ROOT, file)), { recursive: true })
 // Formatted like the rest of the repository, so `prettier --check .` passes on the committed page.
-const outFile = path.resolve(ROOT, flags.out)
+const outFile = path.resolve(ROOT, outputs.md)
 const prettierConfig = (await prettier.resolveConfig(outFile)) ?? {}
 await writeFile(outFile, await prettier.format(markdown, { ...prettierConfig, filepath: outFile }))
 await writeFile(
-  path.resolve(ROOT, flags.html),
+  path.resolve(ROOT, outputs.html),
   renderHtmlReport(null, {
     title: 'Hotpath benchmarks',
     command,
@@ -283,9 +315,9 @@ await writeFile(
   }),
 )
 await writeFile(
-  path.resolve(ROOT, flags.json),
+  path.resolve(ROOT, outputs.json),
   `${JSON.stringify({ command, machine, outcomes }, null, 2)}\n`,
 )
 console.log(
-  `\nWrote ${flags.out}, ${flags.html} and ${flags.json} in ${(elapsedMs / 60_000).toFixed(1)} minutes.`,
+  `\nWrote ${outputs.md}, ${outputs.html} and ${outputs.json} in ${(elapsedMs / 60_000).toFixed(1)} minutes.`,
 )

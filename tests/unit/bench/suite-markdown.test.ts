@@ -9,6 +9,7 @@ const group: HttpGroup = {
   name: 'demo',
   title: 'Demo group',
   question: 'Is B faster than A?',
+  issues: [9],
   path: '/items/{id}',
   ids: '1..10',
   dist: 'zipf',
@@ -16,6 +17,12 @@ const group: HttpGroup = {
     { name: 'A', module: 'a.ts' },
     { name: 'B', module: 'b.ts' },
     { name: 'C', module: 'c.ts' },
+  ],
+  claims: [
+    { issue: 9, text: 'B >= 2x A', a: 'A', b: 'B', min: 2 },
+    { issue: 9, text: 'A >= 0.5x B', a: 'B', b: 'A', min: 0.5 },
+    { issue: 9, text: 'C >= 1x A', a: 'A', b: 'C', min: 1 },
+    { issue: 9, text: 'B >= 4x A', a: 'A', b: 'B', min: 4 },
   ],
 }
 
@@ -40,6 +47,7 @@ describe('suite markdown', () => {
       name: 'm',
       title: 'Micro',
       question: 'q',
+      issues: [9],
       script: 'bench/cache/x.ts',
     }
     const md = suiteMarkdown({
@@ -72,16 +80,32 @@ describe('suite markdown', () => {
     expect(md).toContain('## Micro')
     expect(md).toContain('| get | 1 |')
     expect(md).toContain('\n### Ops\n')
+    // One section per issue: each claim with its median ratio, spread and verdict.
+    expect(md).toContain('## Issue 9: targets')
+    expect(md).toContain('| B >= 2x A | B / A (`demo`) | 3.00× | 2.00 – 3.00 | met (≥ 2.00×) |')
+    // Stated the other way round, the ratio is inverted: 1/3, spread 1/3 – 1/2.
+    expect(md).toContain('| A >= 0.5x B | A / B (`demo`) | 0.33× | 0.33 – 0.50 | **NOT met** |')
+    expect(md).toContain('| C >= 1x A | C / A (`demo`) | – | – | not measured |')
+    expect(md).toContain('| B >= 4x A | B / A (`demo`) | 3.00× | 2.00 – 3.00 | **NOT met** |')
+    expect(md).toContain('see “Micro” (`m`) below')
   })
 
   it('the default suite is data: unique group names, each HTTP group with targets, a path and modules', () => {
     const names = GROUPS.map((g) => g.name)
     expect(new Set(names).size).toBe(names.length)
     for (const g of GROUPS) {
+      expect(g.issues.length).toBeGreaterThan(0)
       if (g.kind === 'http') {
         expect(g.targets.length).toBeGreaterThan(1)
         expect(g.path.startsWith('/')).toBe(true)
         for (const t of g.targets) expect(t.module).toMatch(/^bench\/.+\.ts$/)
+        // Every claim compares two targets of its own group (a typo would leave it unmeasured).
+        const targetNames = new Set(g.targets.map((t) => t.name))
+        expect(targetNames.size).toBe(g.targets.length)
+        for (const c of g.claims ?? []) {
+          expect(targetNames.has(c.a)).toBe(true)
+          expect(targetNames.has(c.b)).toBe(true)
+        }
       } else {
         expect(g.script).toMatch(/^bench\/.+\.ts$/)
       }
