@@ -33,6 +33,16 @@ export function writeClock(): number {
   return lastWrite
 }
 
+/** The creation time of an explicit `set`: the caller's read time (never in the future) or now. */
+function setCreatedAt(readAt: number | undefined): number {
+  const now = writeClock()
+  if (readAt === undefined) return now
+  if (!Number.isFinite(readAt) || readAt < 0) {
+    throw new InvalidOptionError('createdAt', readAt, 'a non-negative epoch time in ms')
+  }
+  return readAt < now ? readAt : now
+}
+
 /** What a read found, by tier; `stale` may be served while revalidating, `fallback` only on errors. */
 export interface ReadOutcome {
   result: EntryResult<unknown> | undefined
@@ -511,7 +521,7 @@ export class CacheCore {
   async set<T>(ns: NamespaceState, key: string, value: T, options?: SetOptions): Promise<CacheEntry<T>> {
     assertKey(key, this.options.maxKeyLength)
     this.#assertOpen()
-    const { entry, payload } = this.buildEntry(value, options, writeClock())
+    const { entry, payload } = this.buildEntry(value, options, setCreatedAt(options?.createdAt))
     const l1Key = ns.l1Prefix + key
     this.#revoke(l1Key)
     this.counters.sets++

@@ -50,6 +50,13 @@ export interface SetOptions {
   version?: number
   /** A strong quoted etag to store instead of computing one. @default computed from the value */
   etag?: string
+  /**
+   * When the value's data was read (epoch ms; later than now counts as now). The entry is dated
+   * from it, so a tag invalidated after the read but before this `set` already covers it: a
+   * response computed from old data is never served after the write that changed the data.
+   * @default the write clock (epoch ms)
+   */
+  createdAt?: number
 }
 
 export interface GetOrSetOptions extends SetOptions {

@@ -173,6 +173,8 @@ interface RequestState {
   format: ResponseFormat
   entityEtag: string | undefined
   lastModified: number | undefined
+  /** Epoch ms at `onRequest`: a stored response is dated from it (before its data was read). */
+  startedAt: number
 }
 
 const SAFE = new Set(['GET', 'HEAD'])
@@ -438,6 +440,7 @@ async function httpCachePlugin(fastify: FastifyInstance, options: HttpCacheOptio
         format: 'json',
         entityEtag: undefined,
         lastModified: undefined,
+        startedAt: Date.now(),
       }
       states.set(request, state)
       const headers = request.headers
@@ -711,6 +714,7 @@ async function httpCachePlugin(fastify: FastifyInstance, options: HttpCacheOptio
           path: state.path ?? request.url,
           ttl: route.ttl,
           grace: route.grace,
+          readAt: state.startedAt,
         })
         if (entry) {
           if (entry.value.public && state.path) responses.rememberRoute(state.path, route.keyInfo)

@@ -99,6 +99,12 @@ export interface StoreInput {
   readonly path: string
   readonly ttl: number
   readonly grace: number
+  /**
+   * When the request started (epoch ms), before the handler read its data. The entry is dated from
+   * it, so an invalidation of its path or tags that happened while the handler ran (here or on
+   * another instance sharing the cache) already covers it and it is never served. @default now
+   */
+  readonly readAt?: number | undefined
 }
 
 /** A usable lookup result. */
@@ -250,6 +256,7 @@ export class ResponseCache {
         grace: input.grace,
         tags: [...input.tags, this.pathTag(input.path)],
         etag: input.etag ?? hashETag(input.body),
+        createdAt: input.readAt,
       })
       this.counters.stores++
       return entry
