@@ -38,6 +38,9 @@ const DEFAULT_CONNECTIONS = 50
 const MICRO_TIMEOUT_MS = 3 * 60_000
 /** Rough fixed cost of one run (start of the engine, priming, collecting) for the time estimate. */
 const RUN_OVERHEAD_S = 0.5
+/** Rough duration of a micro script when its group gives none, and of any in --quick mode. */
+const DEFAULT_MICRO_S = 60
+const QUICK_MICRO_S = 10
 
 const { values: flags } = parseArgs({
   options: {
@@ -123,7 +126,10 @@ function seconds(duration: string): number {
 function estimateSeconds(): number {
   let total = 0
   for (const group of groups) {
-    if (group.kind !== 'http') continue
+    if (group.kind !== 'http') {
+      total += flags.quick ? QUICK_MICRO_S : (group.estimateSeconds ?? DEFAULT_MICRO_S)
+      continue
+    }
     const s = settingsOf(group)
     const present = group.targets.filter((t) => existsSync(path.join(ROOT, t.module))).length
     total += present * s.rounds * (seconds(s.duration) + seconds(s.warmup) + RUN_OVERHEAD_S)
@@ -282,9 +288,7 @@ const startedAt = new Date()
 const command = ['npm run bench', ...(process.argv.length > 2 ? ['--', ...process.argv.slice(2)] : [])].join(
   ' ',
 )
-console.log(
-  `${command}: ${groups.length} group(s), about ${Math.ceil(estimateSeconds() / 60)} minute(s) of load.`,
-)
+console.log(`${command}: ${groups.length} group(s), about ${Math.ceil(estimateSeconds() / 60)} minute(s).`)
 ensureItemsDb()
 const machine = await machineFacts()
 const outcomes: (HttpOutcome | MicroOutcome)[] = []

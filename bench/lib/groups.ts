@@ -88,6 +88,8 @@ export interface MicroGroup extends GroupBase {
   quickArgs?: string[]
   /** Kill the script after this long. @default 3 minutes */
   timeoutMs?: number
+  /** Rough duration of a full run, for the suite's estimate. @default 60 */
+  estimateSeconds?: number
 }
 
 export type BenchGroup = HttpGroup | MicroGroup
@@ -294,6 +296,7 @@ export const GROUPS: BenchGroup[] = [
     question: 'What does one get / set / getOrSet cost in each library, in process and through Redis?',
     issues: [3, 8],
     script: 'bench/cache/cache-ops.ts',
+    estimateSeconds: 100,
   },
   {
     kind: 'micro',
@@ -302,6 +305,7 @@ export const GROUPS: BenchGroup[] = [
     question: 'What does encoding one item and a 50-item page cost with each encoder?',
     issues: [8],
     script: 'bench/lib/micro/serialization.ts',
+    estimateSeconds: 60,
   },
   {
     kind: 'micro',
@@ -310,6 +314,7 @@ export const GROUPS: BenchGroup[] = [
     question: 'Which codec should the cache store values with (encode + decode of an item and a page)?',
     issues: [3],
     script: 'bench/cache/codec.ts',
+    estimateSeconds: 40,
   },
   {
     kind: 'micro',
@@ -320,6 +325,7 @@ export const GROUPS: BenchGroup[] = [
     issues: [5],
     optional: true,
     script: 'bench/strategies/put.ts',
+    estimateSeconds: 90,
     args: ['--duration', '10', '--connections', '50', '--backends', 'sqlite,postgres'],
     quickArgs: ['--duration', '2', '--connections', '50', '--backends', 'sqlite'],
     timeoutMs: 10 * 60_000,
@@ -332,6 +338,7 @@ export const GROUPS: BenchGroup[] = [
     issues: [6],
     optional: true,
     script: 'bench/stream/export.ts',
+    estimateSeconds: 900,
     args: [],
     quickArgs: ['--rows', '20000'],
     timeoutMs: 30 * 60_000,
