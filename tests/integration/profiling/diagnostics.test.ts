@@ -221,3 +221,29 @@ describe('Server-Timing without async context', () => {
     }
   })
 })
+
+describe('slow-query log without async context', () => {
+  it('with routes: false still logs slow queries, without entering AsyncLocalStorage', async () => {
+    const { app: lean, logs: leanLogs } = createLoggedApp()
+    await lean.register(profilingPlugin, {
+      slowQuery: { threshold: '100ms', routes: false },
+      nPlusOne: false,
+      blocking: false,
+    })
+    lean.get('/lean-query', async () => {
+      publishDbQuery({ sql: 'select * from items where id = 7', durationMs: 150, dialect: 'sqlite' })
+      publishDbQuery({ sql: 'select 1', durationMs: 5, dialect: 'sqlite' })
+      return { inStore: currentRequestContext() !== undefined }
+    })
+    try {
+      const response = await lean.inject({ url: '/lean-query' })
+      expect(response.json()).toEqual({ inStore: false })
+      const slow = leanLogs.filter((line) => line.level === 40 && line.msg === 'slow query')
+      expect(slow).toHaveLength(1)
+      expect(slow[0]).toMatchObject({ sql: 'select * from items where id = ?', durationMs: 150 })
+      expect(slow[0]!.route).toBeUndefined()
+    } finally {
+      await lean.close()
+    }
+  })
+})
