@@ -21,10 +21,11 @@ export const DEFAULT_CACHE_PREFIX = 'hp'
 export const DEFAULT_CACHE_TTL = 60_000
 export const DEFAULT_CACHE_GRACE = 10_000
 /**
- * Server-side HTTP response cache (validators, 304/412 and Cache-Control are always on). Off by
- * default: a stored response is dated when it is stored, not when its data was read, so a read
- * racing a write can store the old body after the write's invalidation (the data cache is
- * versioned and has no such window).
+ * Server-side HTTP response cache (validators, 304/412 and Cache-Control are always on). Stored
+ * responses are dated from the request start, so a read racing a write is purged by the write.
+ * Still off by default: with it on, the service answers differently from what its contract tests
+ * pin (undeclared query parameters get `E_HTTP_UNKNOWN_QUERY_PARAM` instead of `E_VALIDATION`,
+ * `X-Cache`/Server-Timing report the response cache, not the data cache).
  */
 export const DEFAULT_HTTP_CACHE = false
 /** Public stored responses answered before Fastify routing: off, it bypasses every hook. */
