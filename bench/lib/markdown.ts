@@ -120,6 +120,40 @@ export function checkClaims(outcome: HttpOutcome): ClaimVerdict[] {
   })
 }
 
+/** A target a micro script printed as `- label: **2.5x** (target >= 2x)`, under its latest heading. */
+export interface MicroClaim {
+  text: string
+  ratio: number
+  op: '>=' | '<='
+  bound: number
+  met: boolean
+}
+
+const MICRO_CLAIM = /^- (.+?): \*\*(\d+(?:\.\d+)?)x\*\* \(target (>=|<=) (\d+(?:\.\d+)?)x\)/
+
+/** The targets a micro script's output states, checked (the scripts compute medians themselves). */
+export function microClaims(markdown: string): MicroClaim[] {
+  const claims: MicroClaim[] = []
+  let heading = ''
+  for (const line of markdown.split('\n')) {
+    const title = /^#{1,6} (.+)$/.exec(line)?.[1]
+    if (title !== undefined) heading = title.trim()
+    const match = MICRO_CLAIM.exec(line)
+    if (!match) continue
+    const ratio = Number(match[2])
+    const op = match[3] as '>=' | '<='
+    const bound = Number(match[4])
+    claims.push({
+      text: heading ? `${heading}: ${match[1] ?? ''}` : (match[1] ?? ''),
+      ratio,
+      op,
+      bound,
+      met: op === '>=' ? ratio >= bound : ratio <= bound,
+    })
+  }
+  return claims
+}
+
 /** One section per issue: each stated target, the measured median ratio, its spread, met or not. */
 export function claimsMarkdown(outcomes: (HttpOutcome | MicroOutcome)[]): string {
   const verdicts = outcomes.flatMap((o) => (o.group.kind === 'http' ? checkClaims(o as HttpOutcome) : []))
@@ -146,9 +180,28 @@ export function claimsMarkdown(outcomes: (HttpOutcome | MicroOutcome)[]): string
       }
       lines.push('')
     }
+    // A micro script's own targets belong to the first issue of its group.
+    const stated = micro.flatMap((o) =>
+      o.group.issues[0] === issue && (o as MicroOutcome).markdown
+        ? microClaims((o as MicroOutcome).markdown ?? '').map((c) => ({ c, group: o.group.name }))
+        : [],
+    )
+    if (stated.length > 0) {
+      lines.push(
+        '| in-process target (as the script states it) | group | ratio (median) | bound | verdict |',
+        '|---|---|---:|---:|---|',
+      )
+      for (const { c, group } of stated) {
+        lines.push(
+          `| ${cell(c.text)} | \`${group}\` | ${c.ratio.toFixed(2)}× | ${c.op} ${c.bound}× | ` +
+            `${c.met ? 'met' : '**NOT met**'} |`,
+        )
+      }
+      lines.push('')
+    }
     if (micro.length > 0) {
       const titles = micro.map((o) => `“${o.group.title}” (\`${o.group.name}\`)`).join(', ')
-      lines.push(`In-process targets: see ${titles} below, which state each target and its ratio.`, '')
+      lines.push(`Details: ${titles} below.`, '')
     }
   }
   return lines.join('\n')

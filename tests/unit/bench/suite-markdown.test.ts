@@ -59,7 +59,9 @@ describe('suite markdown', () => {
         outcome,
         {
           group: micro,
-          markdown: '## Ops\n\n| op | ops/s |\n|---|---|\n| get | 1 |',
+          markdown:
+            '## Ops\n\n| op | ops/s |\n|---|---|\n| get | 1 |\n\n### Item\n\n' +
+            '- X / Y: **6.50x** (target >= 5x)\n- Map / X: **9.00x** (target <= 8x)\n',
           skipped: null,
           error: null,
         },
@@ -87,7 +89,10 @@ describe('suite markdown', () => {
     expect(md).toContain('| A >= 0.5x B | A / B (`demo`) | 0.33× | 0.33 – 0.50 | **NOT met** |')
     expect(md).toContain('| C >= 1x A | C / A (`demo`) | – | – | not measured |')
     expect(md).toContain('| B >= 4x A | B / A (`demo`) | 3.00× | 2.00 – 3.00 | **NOT met** |')
-    expect(md).toContain('see “Micro” (`m`) below')
+    expect(md).toContain('Details: “Micro” (`m`) below.')
+    // Targets a micro script prints are checked and listed under its first issue.
+    expect(md).toContain('| Item: X / Y | `m` | 6.50× | >= 5× | met |')
+    expect(md).toContain('| Item: Map / X | `m` | 9.00× | <= 8× | **NOT met** |')
   })
 
   it('the default suite is data: unique group names, each HTTP group with targets, a path and modules', () => {
