@@ -113,6 +113,11 @@ export function userTag(userId: number): string {
  * const { value: item, source } = await cache.item(1, () => items.findById(1))
  * await cache.itemWritten(updated) // after the database accepted the change
  */
+/** How often a cache update that failed after a committed write is retried. */
+export const AFTER_COMMIT_RETRY_INTERVAL_MS = 1_000
+/** How long such an update is retried; past ttl + grace every entry it targets has expired anyway. */
+export const AFTER_COMMIT_RETRY_FOR_MS = 120_000
+
 export class ServiceCache {
   /** The root cache; the HTTP response cache lives in its own namespace of it. */
   readonly cache: Cache
@@ -124,6 +129,8 @@ export class ServiceCache {
   readonly reads: boolean
   readonly #owned: boolean
   readonly #responseTags: boolean
+  readonly #retries = new Set<NodeJS.Timeout>()
+  #closed = false
 
   constructor(cache: Cache, owned: boolean, options: { reads?: boolean; responseTags?: boolean } = {}) {
     this.cache = cache
@@ -223,8 +230,37 @@ export class ServiceCache {
     await this.cache.invalidateTags([userTag(userId)])
   }
 
+  /**
+   * Run a cache update that follows a committed database write. The database is the truth: a
+   * cache that cannot be told (Redis down or slow) never fails the request. The cache core has
+   * already applied the change to this instance's L1 before failing, other instances stop trusting
+   * their L1 while Redis is unreachable, and the update is retried in the background until Redis
+   * takes it, so no stale L2 entry outlives the outage (entries expire by ttl + grace anyway).
+   */
+  async afterCommit(update: () => Promise<void>, onError: (error: unknown) => void): Promise<void> {
+    try {
+      await update()
+    } catch (error) {
+      onError(error)
+      this.#retry(update, Date.now() + AFTER_COMMIT_RETRY_FOR_MS)
+    }
+  }
+
+  #retry(update: () => Promise<void>, until: number): void {
+    if (this.#closed || Date.now() > until) return
+    const timer = setTimeout(() => {
+      this.#retries.delete(timer)
+      update().catch(() => this.#retry(update, until))
+    }, AFTER_COMMIT_RETRY_INTERVAL_MS)
+    timer.unref()
+    this.#retries.add(timer)
+  }
+
   /** Closes the cache when this object built it. */
   async close(): Promise<void> {
+    this.#closed = true
+    for (const timer of this.#retries) clearTimeout(timer)
+    this.#retries.clear()
     if (this.#owned) await this.cache.close()
   }
 }

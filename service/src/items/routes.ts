@@ -17,6 +17,11 @@ const ITEM_POLICY = { scope: 'public', noCache: true } as const
 /** One strong ETag made by `itemEtag`, capturing the version. */
 const ITEM_ETAG = /^\s*"v(\d{1,15})-[0-9a-z]+"\s*$/
 
+/** A cache update after a committed write failed: logged, retried by the service cache, never a 500. */
+function cacheFailed(request: FastifyRequest): (error: unknown) => void {
+  return (error) => request.log.warn({ err: error }, 'cache update after a committed write failed; retrying')
+}
+
 /**
  * `GET/POST /items`, `GET/PUT/PATCH/DELETE /items/:id`. Reads are cache-aside through the service
  * cache (`X-Cache` says how they were served), writes refresh the item entry and bump the list
@@ -100,7 +105,7 @@ export function registerItemsRoutes(
     },
     async (request, reply) => {
       const item = await items.create(request.body)
-      await cache?.itemWritten(item)
+      await cache?.afterCommit(() => cache.itemWritten(item), cacheFailed(request))
       return reply.code(201).header('location', `/items/${item.id}`).header('etag', itemEtag(item)).send(item)
     },
   )
@@ -145,7 +150,7 @@ export function registerItemsRoutes(
       const condition = expectedVersion(request)
       const item = await items.replace(request.params.id, request.body, { expectedVersion: condition })
       if (item === undefined) throw await notWritten(request, request.params.id, condition)
-      await cache?.itemWritten(item)
+      await cache?.afterCommit(() => cache.itemWritten(item), cacheFailed(request))
       return reply.header('etag', itemEtag(item)).send(item)
     },
   )
@@ -165,7 +170,7 @@ export function registerItemsRoutes(
       const condition = expectedVersion(request)
       const item = await items.patch(request.params.id, request.body, { expectedVersion: condition })
       if (item === undefined) throw await notWritten(request, request.params.id, condition)
-      await cache?.itemWritten(item)
+      await cache?.afterCommit(() => cache.itemWritten(item), cacheFailed(request))
       return reply.header('etag', itemEtag(item)).send(item)
     },
   )
@@ -184,7 +189,7 @@ export function registerItemsRoutes(
       const condition = expectedVersion(request)
       const deleted = await items.delete(request.params.id, { expectedVersion: condition })
       if (!deleted) throw await notWritten(request, request.params.id, condition)
-      await cache?.itemDeleted(request.params.id)
+      await cache?.afterCommit(() => cache.itemDeleted(request.params.id), cacheFailed(request))
       return reply.code(204).send(null)
     },
   )
