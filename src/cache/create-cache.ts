@@ -41,6 +41,15 @@ class HotpathCache implements Cache {
     return (outcome.result?.entry ?? outcome.fallback)?.value as T | undefined
   }
 
+  peekEntry<T>(key: string): EntryResult<T> | undefined {
+    const core = this.#core
+    const record =
+      core.l1 === undefined ? undefined : core.freshL1(this.#ns, this.#ns.l1Prefix + key, Date.now())
+    if (record === undefined) return undefined
+    core.hitL1(key)
+    return { entry: record.entry as CacheEntry<T>, source: 'hit-l1' }
+  }
+
   async getEntry<T>(key: string): Promise<EntryResult<T> | undefined> {
     const outcome = await this.#core.read(this.#ns, key, true)
     if (outcome.result !== undefined) return outcome.result as EntryResult<T>

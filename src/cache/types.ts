@@ -144,6 +144,12 @@ export interface Cache {
   readonly name: string
   get<T>(key: string): Promise<T | undefined>
   getEntry<T>(key: string): Promise<EntryResult<T> | undefined>
+  /**
+   * Synchronously, the entry when L1 holds it fresh and trusted (what `getEntry` would answer as
+   * `hit-l1`), or `undefined` (then call `getEntry`). Counts as an L1 hit. Optional: a cache
+   * without it is always read with `getEntry`.
+   */
+  peekEntry?<T>(key: string): EntryResult<T> | undefined
   getMany<T>(keys: readonly string[]): Promise<(T | undefined)[]>
   set<T>(key: string, value: T, options?: SetOptions): Promise<CacheEntry<T>>
   setMany<T>(items: readonly { key: string; value: T; options?: SetOptions }[]): Promise<void>

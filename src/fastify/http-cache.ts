@@ -516,6 +516,12 @@ async function httpCachePlugin(fastify: FastifyInstance, options: HttpCacheOptio
         done()
         return
       }
+      // An L1 hit answers synchronously, inside this hook: no promise between request and reply.
+      const peeked = responses.peek(key)
+      if (peeked) {
+        answerHit(request, reply, done, state, responses, key, path, peeked)
+        return
+      }
       responses.lookup(key).then((hit) => {
         try {
           answerHit(request, reply, done, state, responses, key, path, hit)
@@ -972,7 +978,20 @@ function installFastLane(fastify: FastifyInstance, responses: ResponseCache): vo
       fallThrough()
       return
     }
-    lane(req, res).then(
+    let result: boolean | Promise<boolean>
+    try {
+      result = lane(req, res)
+    } catch (error) {
+      fastify.log.warn({ err: error }, 'httpCache: fast lane failed, falling through')
+      if (!res.headersSent) fallThrough()
+      return
+    }
+    if (result === true) return
+    if (result === false) {
+      fallThrough()
+      return
+    }
+    result.then(
       (served) => {
         if (!served) fallThrough()
       },

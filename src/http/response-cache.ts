@@ -222,6 +222,24 @@ export class ResponseCache {
     )
   }
 
+  /**
+   * Synchronously, a fresh hit held by the cache's L1 (no promise, no microtask), or `undefined`:
+   * then {@link lookup} decides (it may still hit L2, a stale entry, or miss).
+   */
+  peek(key: string, now = Date.now()): LookupResult | undefined {
+    const cache = this.cache
+    if (cache.peekEntry === undefined) return undefined
+    let result: EntryResult<StoredResponse> | undefined
+    try {
+      result = cache.peekEntry<StoredResponse>(key)
+    } catch (error) {
+      return this.#lookupFailed(error)
+    }
+    if (result === undefined || now >= result.entry.freshUntil) return undefined
+    const stored = asStored(result.entry.value)
+    return stored && { stored, entry: result.entry, source: result.source, fresh: true }
+  }
+
   #lookupFailed(error: unknown): undefined {
     this.counters.errors++
     this.#onError(error, 'lookup')

@@ -211,7 +211,7 @@ describe('createFastLane in a serverFactory', () => {
         http.createServer((req, res) => {
           const lane = installed.lane
           if (!lane) return handler(req, res)
-          void lane(req, res).then((served) => {
+          void Promise.resolve(lane(req, res)).then((served) => {
             if (!served) handler(req, res)
           })
         }),
