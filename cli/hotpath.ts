@@ -13,6 +13,7 @@ import { registerExportCommand } from './commands/export.js'
 import { registerProfileCommand } from './commands/profile.js'
 import { registerSeedCommand } from './commands/seed.js'
 import { registerServeCommand } from './commands/serve.js'
+import { registerWritesCommand } from './commands/writes.js'
 
 /** hotpath's version, found by walking up: the CLI runs from `cli/` (tsx) and `dist/cli/` (built). */
 function packageVersion(): string {
@@ -36,6 +37,7 @@ registerSeedCommand(program)
 registerExportCommand(program)
 registerBenchCommand(program)
 registerProfileCommand(program)
+registerWritesCommand(program)
 
 try {
   await program.parseAsync(process.argv)

@@ -5,6 +5,10 @@ import { createDatabase } from '../../service/src/db/create-database.js'
 import { ItemsRepository } from '../../service/src/items/repository.js'
 import { seedDatabase } from '../../service/src/seed.js'
 import { UsersRepository } from '../../service/src/users/repository.js'
+import {
+  writeStrategyFromEnv,
+  writeStrategySetup,
+} from '../../service/src/write-strategy/write-strategy-plugin.js'
 
 /** In-flight requests get this long to finish after SIGINT/SIGTERM before the process gives up. */
 export const SHUTDOWN_TIMEOUT_MS = 10_000
@@ -57,7 +61,10 @@ export function registerServeCommand(program: Command): void {
         const empty =
           (await new ItemsRepository(database.db).count()) === 0 &&
           (await new UsersRepository(database.db).count()) === 0
-        app = await buildApp(config, { database })
+        app = await buildApp(config, {
+          database,
+          plugins: [writeStrategySetup({ strategy: writeStrategyFromEnv(process.env) })],
+        })
         if (empty && flags.seed) {
           app.log.info(
             { ...config.seed },
