@@ -32,12 +32,12 @@ import { suiteMarkdown, type HttpOutcome, type MicroOutcome } from './lib/markdo
 import { spawnTarget, type SpawnedTarget } from './lib/spawn-target.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
-const FULL = { rounds: 5, duration: '4s', warmup: '1s' }
+const FULL = { rounds: 5, duration: '3s', warmup: '1s' }
 const QUICK = { rounds: 2, duration: '1s', warmup: '1s' }
 const DEFAULT_CONNECTIONS = 50
 const MICRO_TIMEOUT_MS = 3 * 60_000
-/** Rough fixed cost of one run (start of the engine, priming, collecting) for the time estimate. */
-const RUN_OVERHEAD_S = 0.5
+/** Measured fixed cost of one run (engine start, priming, collecting), for the time estimate. */
+const RUN_OVERHEAD_S = 0.9
 /** Rough duration of a micro script when its group gives none, and of any in --quick mode. */
 const DEFAULT_MICRO_S = 60
 const QUICK_MICRO_S = 10
@@ -93,6 +93,10 @@ if (flags.list) {
     const tags = `${group.issues.map((n) => `issue-${n}`).join(' ')}${group.optional ? ' (optional)' : ''}`
     console.log(`${group.name.padEnd(16)} ${tags.padEnd(28)} ${group.title}`)
   }
+  const which = only ? `--only ${only.join(',')}` : 'the default run'
+  console.log(
+    `\n${which}${flags.quick ? ' --quick' : ''}: about ${Math.ceil(estimateSeconds() / 60)} minute(s).`,
+  )
   process.exit(0)
 }
 if (unknown.length > 0) {

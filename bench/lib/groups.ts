@@ -70,7 +70,7 @@ export interface HttpGroup extends GroupBase {
   engine?: 'wrk' | 'autocannon'
   /** @default 5 (2 with --quick) */
   rounds?: number
-  /** @default '5s' ('1s' with --quick) */
+  /** @default '3s' ('1s' with --quick) */
   duration?: string
   /** @default '1s' */
   warmup?: string
@@ -315,6 +315,27 @@ export const GROUPS: BenchGroup[] = [
     issues: [3],
     script: 'bench/cache/codec.ts',
     estimateSeconds: 40,
+  },
+  {
+    kind: 'micro',
+    name: 'overhead-parts',
+    title: 'Diagnostics overhead, part by part (autocannon, minimal app)',
+    question:
+      'Which always-on part costs what: request context, Server-Timing, metrics, profiling hooks, all together?',
+    issues: [7],
+    optional: true,
+    script: 'bench/profiling/overhead.ts',
+    args: [
+      '--rounds',
+      '6',
+      '--duration',
+      '5',
+      '--variants',
+      'off,context,server-timing,metrics,profiling,all',
+    ],
+    quickArgs: ['--rounds', '2', '--duration', '1', '--variants', 'off,all'],
+    timeoutMs: 10 * 60_000,
+    estimateSeconds: 200,
   },
   {
     kind: 'micro',
