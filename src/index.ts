@@ -38,3 +38,6 @@ export {
   type StoredResponse,
   type FastLaneHandler,
 } from './http/index.js'
+export { createWriteThrough, WriteThrough } from './cache/strategies/write-through.js'
+export type { WriteThroughEvents, WriteThroughOptions } from './cache/strategies/write-through.js'
+export type { VersionedDelete, WriteBatch, WriteId, WriteRepository } from './cache/strategies/repository.js'
