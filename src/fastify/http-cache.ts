@@ -291,7 +291,17 @@ async function httpCachePlugin(fastify: FastifyInstance, options: HttpCacheOptio
       : (compression.threshold ?? DEFAULT_COMPRESSION_THRESHOLD)
   const refreshSecret = randomBytes(16).toString('base64url')
   const refreshing = new Set<string>()
-  const states = new WeakMap<FastifyRequest, RequestState>()
+  // Per-request state lives in a request decorator: cheaper than a WeakMap entry on every request.
+  const stateKey = Symbol('hotpath.httpCache.state')
+  fastify.decorateRequest(stateKey, null)
+  const states = {
+    set(request: FastifyRequest, state: RequestState): void {
+      ;(request as unknown as Record<symbol, RequestState | null>)[stateKey] = state
+    },
+    get(request: FastifyRequest): RequestState | undefined {
+      return (request as unknown as Record<symbol, RequestState | null>)[stateKey] ?? undefined
+    },
+  }
 
   const api: HttpCacheApi = {
     responses,
