@@ -5,6 +5,7 @@
 #
 #   bash bench/profiling/service-cpu.sh [seconds=5] [connections=50] [label=ENV... ...]
 #
+# NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/p" profiles each server (written when it exits).
 # Without labels it runs: off, metrics, server-timing, slow, n+1, blocking, defaults.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -34,8 +35,8 @@ for spec in "$@"; do
   vars=${spec#*=}
   port=$((20000 + RANDOM % 20000))
   # shellcheck disable=SC2086
-  env $vars DATABASE_URL="sqlite:$DB" LOG_LEVEL=silent PORT=$port ${NODE_FLAGS:+NODE_OPTIONS="$NODE_FLAGS"} \
-    node --import tsx cli/hotpath.ts serve --no-seed >/dev/null 2>&1 &
+  env $vars DATABASE_URL="sqlite:$DB" LOG_LEVEL=silent PORT=$port \
+    node ${NODE_FLAGS:-} --import tsx cli/hotpath.ts serve --no-seed >/dev/null 2>&1 &
   pid=$!
   for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/items/1" >/dev/null && break; sleep 0.2; done
   wrk -t1 -c"$CONNECTIONS" -d2s "http://127.0.0.1:$port/items/1" >/dev/null

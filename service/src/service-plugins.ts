@@ -36,7 +36,8 @@ export async function registerServicePlugins(app: ServiceApp): Promise<void> {
     // needs AsyncLocalStorage, which on Node 20 doubles the CPU of a cached item read.
     if (diagnostics.serverTiming !== 'off') {
       const full = diagnostics.serverTiming === 'full'
-      await app.register(serverTimingPlugin, { db: full, cache: full })
+      // `on` still names the tier of in-memory hits (published synchronously in the handler).
+      await app.register(serverTimingPlugin, { db: full, attribution: full ? 'async' : 'sync' })
     }
     if (diagnostics.metrics) {
       const raw = database.raw

@@ -5,6 +5,7 @@ import {
   currentRequestContext,
   endRequestContext,
   RequestContext,
+  runSyncWithRequestContext,
   runWithRequestContext,
 } from '../../profiling/request-context.js'
 
@@ -36,6 +37,11 @@ export interface DiagnosticsHooks {
   readonly onResponse: Listener[]
   /** Make the context current (AsyncLocalStorage) for the whole request; idempotent. */
   useAsyncContext(): void
+  /**
+   * Attribute channel events published synchronously in the handler (up to its first `await`, e.g.
+   * an L1 cache hit) to the request, without AsyncLocalStorage; idempotent.
+   */
+  useSyncContext(): void
   /** Count same-shape queries per request (N+1 detector); idempotent. */
   trackQueryShapes(): void
 }
@@ -69,6 +75,7 @@ export function useRequestContext(fastify: FastifyInstance): DiagnosticsHooks {
   if (fastify.hasDecorator('hotpathDiagnostics')) return fastify.hotpathDiagnostics
   let asyncContext = false
   let trackShapes = false
+  let syncContext = false
   const onSend: Listener[] = []
   const onResponse: Listener[] = []
 
@@ -114,6 +121,16 @@ export function useRequestContext(fastify: FastifyInstance): DiagnosticsHooks {
         // Without a body nothing ran outside the store since onRequest: skip the lookup.
         if (context === null || request.body === undefined || currentRequestContext() === context) done()
         else runWithRequestContext(context, done)
+      })
+    },
+    useSyncContext() {
+      if (syncContext) return
+      syncContext = true
+      // Fastify calls the route handler from the last preHandler's `done`, synchronously.
+      fastify.addHook('preHandler', (request, _reply, done) => {
+        const context = request.hotpathContext
+        if (context === null || asyncContext) done()
+        else runSyncWithRequestContext(context, done)
       })
     },
     trackQueryShapes() {

@@ -1,3 +1,5 @@
+import diagnostics from 'node:diagnostics_channel'
+
 import type { FastifyInstance } from 'fastify'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
@@ -9,6 +11,7 @@ import { metricsPlugin } from '../../../src/fastify/metrics.js'
 import { profilingPlugin } from '../../../src/fastify/profiling.js'
 import { serverTiming, serverTimingPlugin } from '../../../src/fastify/server-timing.js'
 import { publishDbQuery } from '../../../src/profiling/db-query-event.js'
+import { CACHE_HIT_CHANNEL } from '../../../src/profiling/defaults.js'
 import { currentRequestContext } from '../../../src/profiling/request-context.js'
 import { parseServerTiming } from '../../../src/profiling/server-timing.js'
 
@@ -245,5 +248,44 @@ describe('slow-query log without async context', () => {
     } finally {
       await lean.close()
     }
+  })
+})
+
+describe('Server-Timing with synchronous attribution', () => {
+  it('attributes events published before the first await, none after, and never enters AsyncLocalStorage', async () => {
+    const { app: lean } = createLoggedApp()
+    await lean.register(serverTimingPlugin, { attribution: 'sync' })
+    lean.get('/sync', async () => {
+      diagnostics.channel(CACHE_HIT_CHANNEL).publish({ tier: 'l1' })
+      publishDbQuery({ sql: 'select 1', durationMs: 2, dialect: 'sqlite' })
+      await new Promise((resolve) => setImmediate(resolve))
+      publishDbQuery({ sql: 'select 2', durationMs: 3, dialect: 'sqlite' })
+      return { inStore: currentRequestContext() !== undefined }
+    })
+    try {
+      const [first, second] = await Promise.all([
+        lean.inject({ url: '/sync' }),
+        lean.inject({ url: '/sync' }),
+      ])
+      for (const response of [first!, second!]) {
+        expect(response.json()).toEqual({ inStore: false })
+        const entries = parseServerTiming(response.headers['server-timing'] as string)
+        expect(entries.find((entry) => entry.name === 'cache')?.description).toBe('hit-l1')
+        expect(entries.find((entry) => entry.name === 'db')).toMatchObject({
+          description: '1 query',
+          durationMs: 2,
+        })
+      }
+    } finally {
+      await lean.close()
+    }
+  })
+
+  it('rejects an unknown attribution', async () => {
+    const { app: lean } = createLoggedApp()
+    await expect(
+      lean.register(serverTimingPlugin, { attribution: 'maybe' as 'sync' }).ready(),
+    ).rejects.toThrow(/attribution/u)
+    await lean.close()
   })
 })

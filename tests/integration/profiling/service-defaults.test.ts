@@ -65,6 +65,10 @@ describe('service diagnostics defaults', () => {
     const hit = await app.inject({ url: '/items/3' })
     expect(hit.statusCode).toBe(200)
     expect(hit.body).toBe(miss.body)
+    // The in-memory hit is published synchronously in the handler: attributed without the context.
+    expect(timing(hit.headers['server-timing']).find((entry) => entry.name === 'cache')?.description).toBe(
+      'hit-l1',
+    )
     for (const response of [miss, hit]) {
       const names = timing(response.headers['server-timing']).map((entry) => entry.name)
       expect(names.at(-1)).toBe('total')
