@@ -2,8 +2,7 @@
 # Server CPU µs per request of one bench/http target (utime+stime from /proc over a 5 s wrk run
 # after a 2 s warm-up). Usage: bench/http/cpu-per-request.sh <target> <port> [path] [wrk args...]
 # INM=1 replays the ETag as If-None-Match (the 304 path). Brief runs only: the machine is shared.
-# usage: cpu.sh target port [path] [extra wrk args...]
-cd /work/main
+cd "$(dirname "$0")/../.."
 T=$1; P=$2; URL=${3:-/items/1}; shift $(( $# < 3 ? $# : 3 ))
 node --import tsx bench/http/$T.ts $P > /dev/null 2>&1 &
 PID=$!
