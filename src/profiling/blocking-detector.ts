@@ -1,5 +1,5 @@
 import { DEFAULT_BLOCKING_INTERVAL_MS, DEFAULT_BLOCKING_THRESHOLD_MS } from './defaults.js'
-import { forgetEndedRequests, takeRecentRequestContexts, watchEndedRequests } from './request-context.js'
+import { forgetEndedRequests, takeRecentRoutes, watchEndedRequests } from './request-context.js'
 import { parseDuration, type Duration } from '../util/duration.js'
 
 /** An event-loop stall the {@link BlockingDetector} saw. */
@@ -72,9 +72,7 @@ export class BlockingDetector {
       forgetEndedRequests()
       return
     }
-    const routes = [
-      ...new Set(takeRecentRequestContexts().map((context) => `${context.method} ${context.route}`)),
-    ]
+    const routes = [...new Set(takeRecentRoutes())]
     this.onStall({ delayMs, routes })
   }
 }

@@ -72,7 +72,12 @@ export class RequestContext {
 
 const storage = new AsyncLocalStorage<RequestContext>()
 const active = new Set<RequestContext>()
-let endedSinceMark: RequestContext[] | null = null
+/**
+ * Method and route of requests ended since the last mark, flat (`[method, route, method, route…]`):
+ * strings the request holds anyway, so remembering them keeps no request object alive past the
+ * young-generation GC (holding the contexts for a tick promoted every request to the old space).
+ */
+let endedSinceMark: string[] | null = null
 let endedWatchers = 0
 const MAX_ENDED_TRACKED = 1_000
 
@@ -167,7 +172,9 @@ export function beginRequestContext(context: RequestContext): void {
 /** Mark a request finished: it no longer counts as in flight. */
 export function endRequestContext(context: RequestContext): void {
   if (!active.delete(context)) return
-  if (endedSinceMark !== null && endedSinceMark.length < MAX_ENDED_TRACKED) endedSinceMark.push(context)
+  if (endedSinceMark !== null && endedSinceMark.length < MAX_ENDED_TRACKED * 2) {
+    endedSinceMark.push(context.method, context.route)
+  }
 }
 
 /** The context of the request the caller runs in, if any. */
@@ -194,13 +201,16 @@ export function activeRequestContexts(): ReadonlySet<RequestContext> {
 }
 
 /**
- * @internal Requests that were in flight at any time since the previous call (the blocking
+ * @internal `METHOD /route` of requests that were in flight at any time since the previous call (the blocking
  * detector uses it: the request that blocked the loop has often finished by the time a timer runs).
  */
-export function takeRecentRequestContexts(): RequestContext[] {
-  const recent = [...active]
+export function takeRecentRoutes(): string[] {
+  const recent: string[] = []
+  for (const context of active) recent.push(`${context.method} ${context.route}`)
   if (endedSinceMark !== null) {
-    recent.push(...endedSinceMark)
+    for (let i = 0; i + 1 < endedSinceMark.length; i += 2) {
+      recent.push(`${endedSinceMark[i]} ${endedSinceMark[i + 1]}`)
+    }
     endedSinceMark.length = 0
   }
   return recent
@@ -211,7 +221,7 @@ export function forgetEndedRequests(): void {
   if (endedSinceMark !== null) endedSinceMark.length = 0
 }
 
-/** @internal Start or stop remembering ended requests between {@link takeRecentRequestContexts} calls. */
+/** @internal Start or stop remembering ended requests between {@link takeRecentRoutes} calls. */
 export function watchEndedRequests(watch: boolean): void {
   endedWatchers += watch ? 1 : -1
   if (endedWatchers > 0) endedSinceMark ??= []
