@@ -167,8 +167,9 @@ export const exportRoutes: FastifyPluginAsync<ExportRoutesOptions> = async (app,
     stream.once('end', () => (outcome = 'completed'))
     stream.once('error', (error) => {
       // With compression the source sits in a pipeline, which destroys it with a premature-close
-      // error when the client leaves: that is an abort, not a failure.
-      if (isPrematureClose(error)) return
+      // error when the client leaves: that is an abort, not a failure. A reset of the *database*
+      // connection can carry the same codes while the client is still there: that is a failure.
+      if (isPrematureClose(error) && (reply.raw.destroyed || request.raw.socket?.destroyed !== false)) return
       outcome = 'failed'
       request.log.error({ err: error, route }, 'export failed mid-stream; response cut off')
     })
