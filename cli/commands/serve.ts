@@ -23,8 +23,8 @@ Environment (besides PORT, HOST, DATABASE_URL, REDIS_URL, LOG_LEVEL):
   REQUIRE_IF_MATCH=on|off  item writes without If-Match get 428 (off)
   PROFILING=on|off         ?profile=1 for requests with ADMIN_TOKEN (off)
   METRICS=on|off           GET /metrics (on); METRICS_TOKEN protects it
-  SERVER_TIMING=on|off     Server-Timing header (on)
-  SLOW_QUERY_MS, N_PLUS_ONE_THRESHOLD, BLOCKING_THRESHOLD_MS   detectors (100, 10, 100; 0 = off)`
+  SERVER_TIMING=on|full|off   Server-Timing header; full adds db/cache per request via AsyncLocalStorage (on)
+  SLOW_QUERY_MS, N_PLUS_ONE_THRESHOLD, BLOCKING_THRESHOLD_MS   detectors (100, 0, 100; 0 = off; N+1 > 0 uses AsyncLocalStorage)`
 
 interface ServeFlags {
   port?: string
