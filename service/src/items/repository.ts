@@ -3,7 +3,7 @@ import type { Db } from '../db/database.js'
 import type { Item, ItemSort } from './schemas.js'
 
 /** Columns as the API names them: the renaming happens in SQL, not per row in JavaScript. */
-const ITEM_COLUMNS = [
+export const ITEM_COLUMNS = [
   'id',
   'name',
   'category',

@@ -2,16 +2,7 @@ import { sql } from 'kysely'
 import type { Db } from '../db/database.js'
 import type { Item } from '../items/schemas.js'
 import { escapeLike } from './normalize-query.js'
-
-const ITEM_COLUMNS = [
-  'id',
-  'name',
-  'category',
-  'price',
-  'description',
-  'updated_at as updatedAt',
-  'version',
-] as const
+import { ITEM_COLUMNS } from '../items/repository.js'
 
 /**
  * Substring search over item names. Deliberately a scan (`lower(name) LIKE '%…%'`): it is the slow

@@ -6,19 +6,10 @@ import type {
 } from '../../../src/cache/strategies/repository.js'
 import type { Database, Db, Dialect } from '../db/database.js'
 import type { Item } from '../items/schemas.js'
+import { ITEM_COLUMNS } from '../items/repository.js'
 
 /** Where deletes leave their version, so an older upsert delivered later cannot revive the row. */
 export const ITEM_TOMBSTONES_TABLE = 'hotpath_item_tombstones'
-
-const ITEM_COLUMNS = [
-  'id',
-  'name',
-  'category',
-  'price',
-  'description',
-  'updated_at as updatedAt',
-  'version',
-] as const
 
 /**
  * The write-strategy contract for items on SQLite and PostgreSQL: upserts apply only a newer
