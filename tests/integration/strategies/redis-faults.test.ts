@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest'
 import { createWriteBehind } from '../../../src/cache/strategies/write-behind.js'
 import { WriteBehindUnavailableError } from '../../../src/errors.js'
-import { DedicatedRedis } from './support/dedicated-redis.js'
+import { DedicatedRedis } from '../cache/helpers.js'
 import { MemoryRepository, type Row } from './support/memory-repository.js'
 
 describe('write-behind when its Redis stalls or dies', () => {
