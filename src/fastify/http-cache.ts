@@ -163,6 +163,9 @@ interface ResolvedRoute {
   readonly requirePrecondition: boolean
 }
 
+type EtagResult = ReturnType<NonNullable<HttpCacheRouteOptions['etag']>>
+type LastModifiedResult = ReturnType<NonNullable<HttpCacheRouteOptions['lastModified']>>
+
 interface RequestState {
   deception: boolean
   hit: boolean
@@ -438,6 +441,9 @@ async function httpCachePlugin(fastify: FastifyInstance, options: HttpCacheOptio
     preHandler: preHandlerHookHandler
     onSend: onSendHookHandler
   } {
+    // Cache-Control depends on the route and on whether the response is private: format it once.
+    const publicCacheControl = route.policy ? formatCacheControl(route.policy, { forcePrivate: false }) : ''
+    const privateCacheControl = route.policy ? formatCacheControl(route.policy, { forcePrivate: true }) : ''
     // Callback style: a hit is one promise (the lookup) from request to reply.
     const onRequest: onRequestHookHandler = function (request, reply, done) {
       const state: RequestState = {
@@ -588,36 +594,83 @@ async function httpCachePlugin(fastify: FastifyInstance, options: HttpCacheOptio
       reply.send(answer.body)
     }
 
-    const preHandler: preHandlerHookHandler = async function (request, reply) {
+    // Callback style: validators that answer synchronously (an in-memory read) cost no promise.
+    const preHandler: preHandlerHookHandler = function (request, reply, done) {
       const state = states.get(request)
-      if (!state || state.hit || state.done) return
+      if (!state || state.hit || state.done) {
+        done()
+        return
+      }
       if (state.format === 'msgpack') reply.serializer(packMsgpack).type(MSGPACK_CONTENT_TYPE)
       const headers = request.headers
-      const method = request.method
-      const safe = SAFE.has(method)
       if (
-        !safe &&
         route.requirePrecondition &&
+        !SAFE.has(request.method) &&
         headers['if-match'] === undefined &&
         headers['if-unmodified-since'] === undefined
       ) {
         state.done = true
-        return sendError(reply, new HttpPreconditionRequiredError(method))
+        sendError(reply, new HttpPreconditionRequiredError(request.method))
+        return
       }
-      if (!route.etag && !route.lastModified) return
-      const etag = route.etag ? toETag(await route.etag(request)) : undefined
-      const lastModified = route.lastModified ? toEpoch(await route.lastModified(request)) : undefined
+      if (!route.etag && !route.lastModified) {
+        done()
+        return
+      }
+      let etag: EtagResult
+      let lastModified: LastModifiedResult
+      try {
+        etag = route.etag ? route.etag(request) : undefined
+        // As documented, `lastModified` runs once the ETag is known.
+        lastModified = isThenable(etag) || !route.lastModified ? undefined : route.lastModified(request)
+      } catch (error) {
+        done(error as Error)
+        return
+      }
+      if (!isThenable(etag) && !isThenable(lastModified)) {
+        checkPreconditions(request, reply, done, state, toETag(etag), toEpoch(lastModified))
+        return
+      }
+      awaitValidators(request, etag, lastModified).then(
+        ([etag, lastModified]) => {
+          try {
+            checkPreconditions(request, reply, done, state, etag, lastModified)
+          } catch (error) {
+            done(error as Error)
+          }
+        },
+        (error: unknown) => done(error as Error),
+      )
+    }
+
+    async function awaitValidators(
+      request: FastifyRequest,
+      etag: EtagResult,
+      lastModified: LastModifiedResult,
+    ): Promise<[string | undefined, number | undefined]> {
+      const tag = toETag(await etag)
+      if (isThenable(etag) && route.lastModified) return [tag, toEpoch(await route.lastModified(request))]
+      return [tag, toEpoch(await lastModified)]
+    }
+
+    function checkPreconditions(
+      request: FastifyRequest,
+      reply: FastifyReply,
+      done: (error?: Error) => void,
+      state: RequestState,
+      etag: string | undefined,
+      lastModified: number | undefined,
+    ): void {
+      const headers = request.headers
+      const method = request.method
       state.entityEtag = etag
       state.lastModified = lastModified
       const exists = etag !== undefined || lastModified !== undefined
       // A GET for a missing entity will be a 404, and a 404 is never a 304: leave it to the handler.
-      if (safe && !exists) return
-      const conditional =
-        headers['if-match'] !== undefined ||
-        headers['if-none-match'] !== undefined ||
-        headers['if-modified-since'] !== undefined ||
-        headers['if-unmodified-since'] !== undefined
-      if (!conditional) return
+      if ((!exists && SAFE.has(method)) || !isConditional(headers)) {
+        done()
+        return
+      }
       const all =
         etag === undefined ? undefined : [etag, etagForCoding(etag, 'gzip'), etagForCoding(etag, 'br')]
       const result = evaluatePreconditions(headers, { etag: all, lastModified, exists }, method)
@@ -629,7 +682,8 @@ async function httpCachePlugin(fastify: FastifyInstance, options: HttpCacheOptio
             : headers['if-none-match'] !== undefined
               ? 'If-None-Match'
               : 'If-Unmodified-Since'
-        return sendError(reply, new HttpPreconditionFailedError(header, headers[header.toLowerCase()]))
+        sendError(reply, new HttpPreconditionFailedError(header, headers[header.toLowerCase()]))
+        return
       }
       if (result === 304) {
         state.done = true
@@ -646,32 +700,45 @@ async function httpCachePlugin(fastify: FastifyInstance, options: HttpCacheOptio
         if (etag !== undefined) reply.header('etag', etagForCoding(etag, coding))
         if (lastModified !== undefined) reply.header('last-modified', formatHttpDate(lastModified))
         if (route.policy)
-          reply.header('cache-control', formatCacheControl(route.policy, { forcePrivate: state.private }))
+          reply.header('cache-control', state.private ? privateCacheControl : publicCacheControl)
         const vary = responseVary(route, reply, true)
         if (vary) reply.header('vary', vary)
-        return reply.code(304).send()
+        reply.code(304).send()
+        return
       }
+      done()
     }
 
-    // Callback style, so a hit (already answered in onRequest) costs no promise here.
+    // Callback style, so a hit (already answered in onRequest) costs no promise here, and neither
+    // does a response that is not stored: only storing one waits for the cache.
     const onSend: onSendHookHandler = function (request, reply, payload, done) {
       const state = states.get(request)
       if (!state || state.hit || state.done) {
         done(null, payload)
         return
       }
-      onSendMiss(request, reply, payload, state).then(
-        (result) => done(null, result),
-        (error: unknown) => done(error as Error),
-      )
+      let result: unknown
+      try {
+        result = onSendMiss(request, reply, payload, state)
+      } catch (error) {
+        done(error as Error)
+        return
+      }
+      if (result instanceof Promise) {
+        result.then(
+          (answer) => done(null, answer),
+          (error: unknown) => done(error as Error),
+        )
+      } else done(null, result)
     }
 
-    async function onSendMiss(
+    /** The payload to send, or a promise of it when the response is stored first. */
+    function onSendMiss(
       request: FastifyRequest,
       reply: FastifyReply,
       payload: unknown,
       state: RequestState,
-    ): Promise<unknown> {
+    ): unknown {
       const status = reply.statusCode
       if (state.deception) {
         reply.header('cache-control', 'no-store')
@@ -685,7 +752,7 @@ async function httpCachePlugin(fastify: FastifyInstance, options: HttpCacheOptio
       const setCookie = reply.hasHeader('set-cookie')
       const forcePrivate = state.private || setCookie
       if (route.policy && !reply.hasHeader('cache-control')) {
-        reply.header('cache-control', formatCacheControl(route.policy, { forcePrivate }))
+        reply.header('cache-control', forcePrivate ? privateCacheControl : publicCacheControl)
       }
       const contentType = headerString(reply.getHeader('content-type'))
       const compressible = compression !== false && isCompressible(contentType)
@@ -704,7 +771,6 @@ async function httpCachePlugin(fastify: FastifyInstance, options: HttpCacheOptio
         return payload
       }
       if (reply.hasHeader('content-encoding')) return payload
-      const body = typeof payload === 'string' ? Buffer.from(payload) : payload
       const etag = (handlerEtag && parseETag(handlerEtag) ? handlerEtag : undefined) ?? state.entityEtag
 
       if (
@@ -715,52 +781,86 @@ async function httpCachePlugin(fastify: FastifyInstance, options: HttpCacheOptio
         STORABLE_STATUS.has(status) &&
         route.policy !== undefined
       ) {
-        const tags = typeof route.tags === 'function' ? route.tags(request) : route.tags
-        const entry = await responses.store(state.key, {
+        const body = typeof payload === 'string' ? Buffer.from(payload) : payload
+        return storeMiss(request, reply, body, state, state.key, responses, route.policy, {
           status,
-          headers: storableHeaders(reply),
-          body,
           contentType,
-          etag: etag !== undefined && !etag.startsWith('W/') ? etag : undefined,
+          etag,
           lastModified,
-          policy: route.policy,
-          private: forcePrivate,
-          public: !forcePrivate && route.policy.scope !== 'private',
-          vary: vary ?? '',
-          tags,
-          path: state.path ?? request.url,
-          ttl: route.ttl,
-          grace: route.grace,
-          readAt: state.startedAt,
+          forcePrivate,
+          vary,
+          compressible,
         })
-        if (entry) {
-          if (entry.value.public && state.path) responses.rememberRoute(state.path, route.keyInfo)
-          const answer = answerFromStored(
-            entry.value,
-            entry.etag,
-            entry.createdAt,
-            { method: request.method, headers: request.headers },
-            Date.now(),
-            xCache ? 'miss' : undefined,
-          )
-          if (answer.status === 412) {
-            reply.code(412).header('content-type', JSON_TYPE)
-            return errorBody(new HttpPreconditionFailedError('If-Match', request.headers['if-match']))
-          }
-          if (answer.status === 304) {
-            responses.counters.notModified++
-            reply.removeHeader('content-type')
-          }
-          reply.code(answer.status).headers(answer.headers)
-          if (answer.cacheControl) reply.header('cache-control', answer.cacheControl)
-          if (answer.xCache) reply.header('x-cache', answer.xCache)
-          return answer.status === 304 ? null : answer.body
-        }
       }
       if (xCache && state.key) reply.header('x-cache', 'miss')
       const tags = typeof route.tags === 'function' ? route.tags(request) : route.tags
       if (tags.length > 0 && !reply.hasHeader('surrogate-key')) reply.header('surrogate-key', tags.join(' '))
-      return validateUncached(request, reply, body, etag, lastModified, compressible, status)
+      return validateUncached(request, reply, payload, etag, lastModified, compressible, status)
+    }
+
+    async function storeMiss(
+      request: FastifyRequest,
+      reply: FastifyReply,
+      body: Buffer,
+      state: RequestState,
+      key: string,
+      responses: ResponseCache,
+      policy: ResolvedCacheControlPolicy,
+      miss: {
+        status: number
+        contentType: string | undefined
+        etag: string | undefined
+        lastModified: number | undefined
+        forcePrivate: boolean
+        vary: string | undefined
+        compressible: boolean
+      },
+    ): Promise<unknown> {
+      const { status, etag, lastModified, forcePrivate } = miss
+      const tags = typeof route.tags === 'function' ? route.tags(request) : route.tags
+      const entry = await responses.store(key, {
+        status,
+        headers: storableHeaders(reply),
+        body,
+        contentType: miss.contentType,
+        etag: etag !== undefined && !etag.startsWith('W/') ? etag : undefined,
+        lastModified,
+        policy,
+        private: forcePrivate,
+        public: !forcePrivate && policy.scope !== 'private',
+        vary: miss.vary ?? '',
+        tags,
+        path: state.path ?? request.url,
+        ttl: route.ttl,
+        grace: route.grace,
+        readAt: state.startedAt,
+      })
+      if (entry) {
+        if (entry.value.public && state.path) responses.rememberRoute(state.path, route.keyInfo)
+        const answer = answerFromStored(
+          entry.value,
+          entry.etag,
+          entry.createdAt,
+          { method: request.method, headers: request.headers },
+          Date.now(),
+          xCache ? 'miss' : undefined,
+        )
+        if (answer.status === 412) {
+          reply.code(412).header('content-type', JSON_TYPE)
+          return errorBody(new HttpPreconditionFailedError('If-Match', request.headers['if-match']))
+        }
+        if (answer.status === 304) {
+          responses.counters.notModified++
+          reply.removeHeader('content-type')
+        }
+        reply.code(answer.status).headers(answer.headers)
+        if (answer.cacheControl) reply.header('cache-control', answer.cacheControl)
+        if (answer.xCache) reply.header('x-cache', answer.xCache)
+        return answer.status === 304 ? null : answer.body
+      }
+      if (xCache) reply.header('x-cache', 'miss')
+      if (tags.length > 0 && !reply.hasHeader('surrogate-key')) reply.header('surrogate-key', tags.join(' '))
+      return validateUncached(request, reply, body, etag, lastModified, miss.compressible, status)
     }
 
     return { onRequest, preHandler, onSend }
@@ -769,16 +869,27 @@ async function httpCachePlugin(fastify: FastifyInstance, options: HttpCacheOptio
   function validateUncached(
     request: FastifyRequest,
     reply: FastifyReply,
-    body: Buffer,
+    payload: string | Buffer,
     knownEtag: string | undefined,
     lastModified: number | undefined,
     compressible: boolean,
     status: number,
   ): Buffer | null | string {
     const headers = request.headers
-    const baseEtag = knownEtag ?? hashETag(body)
+    // The body is only needed as bytes to hash it or to compress it. (No helper closure here: tsx
+    // names each one it creates, which costs a defineProperty per request.)
+    let body = typeof payload === 'string' ? undefined : payload
+    let baseEtag = knownEtag
+    if (baseEtag === undefined) {
+      body ??= Buffer.from(payload)
+      baseEtag = hashETag(body)
+    }
     let coding: ContentCoding = 'identity'
-    if (compressible && body.length >= threshold)
+    if (
+      compressible &&
+      headers['accept-encoding'] !== undefined &&
+      (body === undefined ? Buffer.byteLength(payload) : body.length) >= threshold
+    )
       coding = negotiateEncoding(headers['accept-encoding'], ['br', 'gzip', 'identity'])
     if (headers['if-none-match'] !== undefined && coding !== 'identity') {
       coding = selectCodingForRevalidation(
@@ -789,7 +900,7 @@ async function httpCachePlugin(fastify: FastifyInstance, options: HttpCacheOptio
       )
     }
     // An unsafe method has already acted by now: its preconditions belong before the handler (`etag` option).
-    if (status >= 200 && status < 300 && SAFE.has(request.method)) {
+    if (status >= 200 && status < 300 && SAFE.has(request.method) && isConditional(headers)) {
       const all = [baseEtag, etagForCoding(baseEtag, 'gzip'), etagForCoding(baseEtag, 'br')]
       const result = evaluatePreconditions(
         headers,
@@ -807,19 +918,20 @@ async function httpCachePlugin(fastify: FastifyInstance, options: HttpCacheOptio
       }
     }
     if (coding !== 'identity') {
+      const uncompressed = (body ??= Buffer.from(payload))
       const compressed =
         coding === 'br'
-          ? zlib.brotliCompressSync(body, {
+          ? zlib.brotliCompressSync(uncompressed, {
               params: { [zlib.constants.BROTLI_PARAM_QUALITY]: ON_THE_FLY_BROTLI_QUALITY },
             })
-          : zlib.gzipSync(body)
-      if (compressed.length < body.length) {
+          : zlib.gzipSync(uncompressed)
+      if (compressed.length < uncompressed.length) {
         reply.header('etag', etagForCoding(baseEtag, coding)).header('content-encoding', coding)
         return compressed
       }
     }
     reply.header('etag', baseEtag)
-    return body
+    return payload
   }
 
   const warnedUnkeyed = new Set<string>()
@@ -903,6 +1015,19 @@ function storableHeaders(reply: FastifyReply): [string, string][] {
     out.push([lower, Array.isArray(value) ? value.join(', ') : String(value)])
   }
   return out
+}
+
+function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
+  return typeof (value as { then?: unknown } | null | undefined)?.then === 'function'
+}
+
+function isConditional(headers: FastifyRequest['headers']): boolean {
+  return (
+    headers['if-match'] !== undefined ||
+    headers['if-none-match'] !== undefined ||
+    headers['if-modified-since'] !== undefined ||
+    headers['if-unmodified-since'] !== undefined
+  )
 }
 
 function headerString(value: unknown): string | undefined {

@@ -41,6 +41,11 @@ const DECEPTIVE_PATH = /;|%2f|%5c|%23|%3f|%3b|%00|%2e|\\|\/\.\.?(?:\/|$)|\/\//i
 const STATIC_EXTENSION =
   /\.(?:css|js|mjs|map|png|jpe?g|gif|svg|ico|webp|avif|bmp|tiff?|woff2?|ttf|otf|eot|txt|pdf|zip|gz|tar|mp3|mp4|webm|ogg|wav|csv|xml|swf|exe|dmg|apk)$/i
 const UNRESERVED = /[A-Za-z0-9\-._~]/
+/**
+ * A path of plain segments without query, dots or percent-encoding (`/items/12`): already in its
+ * normal form and never deceptive, so it skips the checks below.
+ */
+const PLAIN_PATH = /^(?:\/[A-Za-z0-9_~-]+)*\/?$/
 
 /**
  * Normalise a request URL (`/path?query`) into its cache-key form: percent-encoding normalised,
@@ -55,6 +60,7 @@ export function normalizeUrl(
   rules: QueryRules,
   options: NormalizeUrlOptions = {},
 ): NormalizedUrl | RejectedUrl {
+  if (PLAIN_PATH.test(rawUrl) && rawUrl !== '') return { ok: true, path: rawUrl, query: '', url: rawUrl }
   const hashAt = rawUrl.indexOf('#')
   if (hashAt !== -1) return { ok: false, reason: 'cache-deception', detail: 'fragment in request target' }
   const queryAt = rawUrl.indexOf('?')
