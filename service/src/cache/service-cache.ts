@@ -165,6 +165,18 @@ export class ServiceCache {
     return { value, source: result.source, etag: value === undefined ? '' : result.entry.etag }
   }
 
+  /**
+   * The item when it is a fresh in-memory (L1) hit, synchronously, so a route can answer it without
+   * a promise; `undefined` for anything else (read it with {@link item} then).
+   */
+  peekItem(id: number): CachedRead<Item | undefined> | undefined {
+    if (!this.reads) return undefined
+    const hit = this.items.peekEntry?.<Item | undefined>(itemKey({ id }))
+    if (hit === undefined) return undefined
+    const value = hit.entry.value
+    return { value, source: hit.source, etag: value === undefined ? '' : hit.entry.etag }
+  }
+
   /** Cache-aside read of one page of items, in the list namespace every item write bumps. */
   async itemList<T>(params: ItemListParams, load: () => Promise<T>): Promise<CachedRead<T>> {
     if (!this.reads) return uncached(await load())

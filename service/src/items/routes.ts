@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox'
-import type { FastifyRequest } from 'fastify'
+import type { FastifyReply, FastifyRequest } from 'fastify'
 import { ITEM_LISTS_TAG, itemEtag, type CachedRead } from '../cache/service-cache.js'
 import { HttpPreconditionFailedError } from '../../../src/errors.js'
 import { NotFoundError } from '../errors.js'
@@ -16,6 +16,10 @@ import { Item, ItemList, ItemListQuery, NewItemBody, PatchItemBody, ReplaceItemB
 const ITEM_POLICY = { scope: 'public', noCache: true } as const
 /** One strong ETag made by `itemEtag`, capturing the version. */
 const ITEM_ETAG = /^\s*"v(\d{1,15})-[0-9a-z]+"\s*$/
+/** Request decorator holding the read of `GET /items/:id`. */
+const ITEM_READ = Symbol('hotpath.service.itemRead')
+
+type ItemRead = CachedRead<Item | undefined>
 
 /** A cache update after a committed write failed: logged, retried by the service cache, never a 500. */
 function cacheFailed(request: FastifyRequest): (error: unknown) => void {
@@ -33,22 +37,32 @@ export function registerItemsRoutes(
   caching: RouteCaching,
 ): void {
   const { cache } = caching
-  // The ETag hook and the handler of one GET share one read.
-  const reads = new WeakMap<FastifyRequest, Promise<CachedRead<Item | undefined>>>()
-  const readItem = (request: FastifyRequest): Promise<CachedRead<Item | undefined>> => {
-    let read = reads.get(request)
-    if (read === undefined) {
+  // The ETag hook and the handler of one GET share one read, kept on the request (a decorator is
+  // cheaper than a WeakMap entry); an L1 hit is read synchronously, so it costs no promise.
+  const loadItem = (id: number): Promise<ItemRead> =>
+    cache
+      ? cache.item(id, () => items.findById(id))
+      : items.findById(id).then((item) => ({
+          value: item,
+          source: undefined,
+          etag: item === undefined ? '' : itemEtag(item),
+        }))
+  app.decorateRequest(ITEM_READ, null)
+  const readItem = (request: FastifyRequest): ItemRead | Promise<ItemRead> => {
+    const slot = request as unknown as Record<typeof ITEM_READ, ItemRead | Promise<ItemRead> | null>
+    let read = slot[ITEM_READ]
+    if (read === null || read === undefined) {
       const id = (request.params as { id: number }).id
-      read = cache
-        ? cache.item(id, () => items.findById(id))
-        : items.findById(id).then((item) => ({
-            value: item,
-            source: undefined,
-            etag: item === undefined ? '' : itemEtag(item),
-          }))
-      reads.set(request, read)
+      read = cache?.peekItem(id) ?? loadItem(id)
+      slot[ITEM_READ] = read
     }
     return read
+  }
+  const itemEtagOf = (read: ItemRead): string | undefined => read.etag || undefined
+  const answerItem = (reply: FastifyReply, id: number, read: ItemRead): Item => {
+    if (read.value === undefined) throw new NotFoundError('Item', id)
+    if (read.source !== undefined) reply.header('x-cache', read.source)
+    return read.value
   }
   // Preconditions of a write compare against the row as it is now, not a cached copy.
   const currentEtag = async (request: FastifyRequest): Promise<string | undefined> => {
@@ -123,15 +137,19 @@ export function registerItemsRoutes(
           policy: ITEM_POLICY,
           ttl: caching.ttl,
           private: false,
-          etag: async (request) => (await readItem(request)).etag || undefined,
+          etag: (request) => {
+            const read = readItem(request)
+            return read instanceof Promise ? read.then(itemEtagOf) : itemEtagOf(read)
+          },
         },
       },
     },
-    async (request, reply) => {
-      const read = await readItem(request)
-      if (read.value === undefined) throw new NotFoundError('Item', request.params.id)
-      if (read.source !== undefined) reply.header('x-cache', read.source)
-      return read.value
+    (request, reply) => {
+      const read = readItem(request)
+      const id = request.params.id
+      return read instanceof Promise
+        ? read.then((r) => answerItem(reply, id, r))
+        : answerItem(reply, id, read)
     },
   )
 
