@@ -3,7 +3,7 @@ import fp from 'fastify-plugin'
 
 import { useRequestContext } from './profiling/request-context-hooks.js'
 import { watchCacheOutcomes, type RequestContext } from '../profiling/request-context.js'
-import { formatServerTiming } from '../profiling/server-timing.js'
+import { formatServerTiming, type TimingEntry } from '../profiling/server-timing.js'
 
 export interface ServerTimingOptions {
   /*
@@ -109,13 +109,11 @@ const plugin: FastifyPluginCallback<ServerTimingOptions> = (fastify, options, do
   hooks.onSend.push((_request, reply, context) => {
     const now = performance.now()
     // Built by hand: this runs on every response and the generic formatter allocates per entry.
-    let value = context.timings === null ? '' : formatServerTiming(context.timings)
-    if (
-      resolved.cache &&
-      context.cacheOutcomes !== null &&
-      !context.timings?.some((t) => t.name === 'cache')
-    ) {
-      value += `${value === '' ? '' : ', '}${formatServerTiming([{ name: 'cache', description: describeOutcomes(context.cacheOutcomes) }])}`
+    const timings = context.timings
+    let value = timings === null ? '' : formatServerTiming(timings)
+    if (resolved.cache && context.cacheOutcomes !== null && (timings === null || !hasCacheTiming(timings))) {
+      const entry = cacheEntry(context.cacheOutcomes)
+      value = value === '' ? entry : `${value}, ${entry}`
     }
     if (resolved.db && context.queryCount > 0) {
       const noun = context.queryCount === 1 ? 'query' : 'queries'
@@ -135,12 +133,29 @@ const plugin: FastifyPluginCallback<ServerTimingOptions> = (fastify, options, do
   done()
 }
 
-function describeOutcomes(outcomes: ReadonlyMap<string, number>): string {
+function hasCacheTiming(timings: readonly TimingEntry[]): boolean {
+  for (const timing of timings) if (timing.name === 'cache') return true
+  return false
+}
+
+/** `cache;desc="hit-l1"` of a request with one lookup: formatted once per outcome, not per request. */
+const singleOutcomeEntries = new Map<string, string>()
+const MAX_SINGLE_OUTCOME_ENTRIES = 64
+
+function cacheEntry(outcomes: ReadonlyMap<string, number>): string {
   if (outcomes.size === 1) {
-    const [outcome, count] = outcomes.entries().next().value as [string, number]
-    if (count === 1) return outcome
+    for (const [outcome, count] of outcomes) {
+      if (count !== 1) break
+      let entry = singleOutcomeEntries.get(outcome)
+      if (entry === undefined) {
+        entry = formatServerTiming([{ name: 'cache', description: outcome }])
+        if (singleOutcomeEntries.size < MAX_SINGLE_OUTCOME_ENTRIES) singleOutcomeEntries.set(outcome, entry)
+      }
+      return entry
+    }
   }
-  return [...outcomes].map(([outcome, count]) => `${count} ${outcome}`).join(', ')
+  const description = [...outcomes].map(([outcome, count]) => `${count} ${outcome}`).join(', ')
+  return formatServerTiming([{ name: 'cache', description }])
 }
 
 function round(ms: number): number {
