@@ -114,7 +114,18 @@ for (const backend of BACKENDS) {
         let kills = 0
         let selfKills = 0
         for (let cycle = 0; cycle < CYCLES; cycle++) {
-          const { child, port } = await startWorker(env)
+          // The worker drains its own pending writes before it listens, and may kill itself right
+          // after one of those commits too: that is one more crash, so start it again.
+          let started: { child: ChildProcess; port: number } | undefined
+          for (let attempt = 0; started === undefined; attempt++) {
+            try {
+              started = await startWorker(env)
+            } catch (error) {
+              if (attempt >= 20) throw error
+              selfKills++
+            }
+          }
+          const { child, port } = started
           children.push(child)
           const died = exited(child)
           const killAt = new Promise<void>((resolve) => setTimeout(resolve, 800 + Math.random() * 900))
