@@ -38,7 +38,12 @@ import type { ResponseFormat } from '../http/negotiation.js'
 import { normalizePath, normalizeUrl } from '../http/normalize-url.js'
 import type { QueryRules } from '../http/normalize-url.js'
 import { evaluatePreconditions, selectCodingForRevalidation } from '../http/preconditions.js'
-import { durationOr, resolveResponseCacheOptions, ResponseCache } from '../http/response-cache.js'
+import {
+  durationOr,
+  emptyResponseCacheStats,
+  resolveResponseCacheOptions,
+  ResponseCache,
+} from '../http/response-cache.js'
 import type {
   LookupResult,
   ResolvedResponseCacheOptions,
@@ -316,18 +321,7 @@ async function httpCachePlugin(fastify: FastifyInstance, options: HttpCacheOptio
       const normalized = paths.map((p) => normalizePath(p)).filter((p): p is string => p !== undefined)
       await responses?.invalidatePaths(normalized)
     },
-    stats: () =>
-      responses?.stats() ?? {
-        hits: 0,
-        staleHits: 0,
-        fastLaneHits: 0,
-        misses: 0,
-        notModified: 0,
-        stores: 0,
-        bypasses: 0,
-        invalidations: 0,
-        errors: 0,
-      },
+    stats: () => responses?.stats() ?? emptyResponseCacheStats(),
   }
   fastify.decorate('httpCache', api)
 

@@ -141,10 +141,9 @@ const fastLaneChannel = diagnostics.channel(FAST_LANE_HIT_CHANNEL)
  * const key = responses.keyFor({ method: 'GET', url: '/items/1', vary: '', format: 'json' })
  * const hit = await responses.lookup(key)
  */
-export class ResponseCache {
-  readonly cache: Cache
-  readonly options: ResolvedResponseCacheOptions
-  readonly counters: ResponseCacheStats = {
+/** Counters of a response cache that has served nothing yet. */
+export function emptyResponseCacheStats(): ResponseCacheStats {
+  return {
     hits: 0,
     staleHits: 0,
     fastLaneHits: 0,
@@ -155,6 +154,12 @@ export class ResponseCache {
     invalidations: 0,
     errors: 0,
   }
+}
+
+export class ResponseCache {
+  readonly cache: Cache
+  readonly options: ResolvedResponseCacheOptions
+  readonly counters: ResponseCacheStats = emptyResponseCacheStats()
   readonly #fastLanePaths = new Map<string, RouteKeyInfo>()
   #onError: (error: unknown, operation: string) => void = () => {}
 
