@@ -6,9 +6,13 @@
  * Prints a markdown table. Targets (issue 6): peak RSS at 5M rows within 32 MB of the peak at 1M;
  * PostgreSQL cursor >= 0.5x and COPY >= 0.9x the psql `\copy` rate.
  *
- *   npx tsx bench/stream/export.ts                       # 1M and 5M rows (seeds them once; minutes)
+ * Rates are compared side by side: every case of a size runs once per round, in a rotated order,
+ * and the ratio to `psql \copy` is taken per round (median and min–max over rounds). Sizes up to
+ * `--round-limit` rows get `--rounds` rounds; bigger ones (the memory check) get one.
+ *
+ *   npx tsx bench/stream/export.ts                       # 1M (5 rounds) and 5M rows (1 round); minutes
  *   npx tsx bench/stream/export.ts --rows 20000          # smoke run
- *   npx tsx bench/stream/export.ts --rows 1000000 --skip naive
+ *   npx tsx bench/stream/export.ts --rows 1000000 --skip naive --rounds 7
  */
 import { spawn, spawnSync } from 'node:child_process'
 import fs from 'node:fs'
@@ -35,8 +39,12 @@ const { values } = parseArgs({
     rows: { type: 'string', default: '1000000,5000000' },
     skip: { type: 'string', default: '' },
     'data-dir': { type: 'string', default: path.join(ROOT, 'data/bench-stream') },
+    rounds: { type: 'string', default: '5' },
+    'round-limit': { type: 'string', default: '1000000' },
   },
 })
+const ROUNDS = Math.max(1, Number(values.rounds))
+const ROUND_LIMIT = Number(values['round-limit'])
 const SIZES = values.rows.split(',').map(Number)
 const SKIP = new Set(values.skip.split(',').filter(Boolean))
 const DATA_DIR = values['data-dir']
@@ -44,6 +52,7 @@ const PSQL_QUERY = 'select id, name, category, price, description, updated_at, v
 
 interface Measurement {
   case: string
+  round: number
   rows: number
   seconds: number
   bytes: number
@@ -122,7 +131,7 @@ async function measureServer(
   rows: number,
   databaseUrl: string,
   route: string,
-): Promise<Measurement> {
+): Promise<Omit<Measurement, 'round'>> {
   const child = spawn(process.execPath, ['--import', 'tsx', SERVER, databaseUrl], {
     cwd: ROOT,
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -175,7 +184,12 @@ function copyPathSelect(): string {
   return inlineParameters(compiled.sql, compiled.parameters)
 }
 
-function measurePsql(label: string, rows: number, databaseUrl: string, select: string): Measurement {
+function measurePsql(
+  label: string,
+  rows: number,
+  databaseUrl: string,
+  select: string,
+): Omit<Measurement, 'round'> {
   const script = path.join(os.tmpdir(), `hotpath-bench-copy-${process.pid}.sql`)
   fs.writeFileSync(script, `\\copy (${select}) to stdout csv header\n`)
   const started = performance.now()
@@ -204,37 +218,74 @@ for (const rows of SIZES) {
   console.error(`preparing ${rows.toLocaleString('en')} rows…`)
   const sqliteUrl = await ensureSqlite(rows)
   const postgresUrl = await ensurePostgres(rows)
-  const cases: [string, string, string][] = [
-    ['sqlite (Kysely stream)', sqliteUrl, '/export/items.csv'],
-    ['postgres cursor (pg-cursor)', postgresUrl, '/export/items.csv?via=cursor'],
-    ['postgres COPY', postgresUrl, '/export/items.csv?via=copy'],
-    ['naive buffered (sqlite)', sqliteUrl, '/naive/items.csv'],
+  type Case = [string, () => Promise<Omit<Measurement, 'round'>> | Omit<Measurement, 'round'>]
+  const server = (label: string, url: string, route: string): Case => [
+    label,
+    () => measureServer(label, rows, url, route),
   ]
-  for (const [label, url, route] of cases) {
-    if (SKIP.has(label.split(' ')[0]!)) continue
-    console.error(`  ${label}`)
-    results.push(await measureServer(label, rows, url, route))
-  }
-  if (!SKIP.has('psql')) {
-    results.push(measurePsql('psql \\copy (limit)', rows, postgresUrl, PSQL_QUERY))
+  const cases: Case[] = [
+    server('sqlite (Kysely stream)', sqliteUrl, '/export/items.csv'),
+    server('postgres cursor (pg-cursor)', postgresUrl, '/export/items.csv?via=cursor'),
+    server('postgres COPY', postgresUrl, '/export/items.csv?via=copy'),
+    server('naive buffered (sqlite)', sqliteUrl, '/naive/items.csv'),
+    ['psql \\copy (limit)', () => measurePsql('psql \\copy (limit)', rows, postgresUrl, PSQL_QUERY)],
     // The same transport with the COPY path's SQL: separates the SQL's cost from the server's.
-    results.push(measurePsql('psql \\copy, COPY-path SQL', rows, postgresUrl, copyPathSelect()))
+    [
+      'psql \\copy, COPY-path SQL',
+      () => measurePsql('psql \\copy, COPY-path SQL', rows, postgresUrl, copyPathSelect()),
+    ],
+  ]
+  const chosen = cases.filter(([label]) => !SKIP.has(label.split(' ')[0]!))
+  const rounds = rows <= ROUND_LIMIT ? ROUNDS : 1
+  for (let round = 0; round < rounds; round++) {
+    // Rotate the order so that no case always runs first (cold caches) or after the same neighbour.
+    const order = chosen.map((_, i) => chosen[(i + round) % chosen.length]!)
+    for (const [label, run] of order) {
+      console.error(`  ${rows.toLocaleString('en')} rows, round ${round + 1}/${rounds}: ${label}`)
+      results.push({ ...(await run()), round })
+    }
   }
 }
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = sorted.length >> 1
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+}
+const fmt = (n: number | undefined, digits = 0) => (n === undefined ? '—' : n.toFixed(digits))
 
 console.log(
   `\nExport of every item as CSV (${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, Node ${process.version})\n`,
 )
 console.log(
-  '| case | rows | seconds | rows/s | MB/s | server peak RSS (MB) | peak anon RSS (MB) | vs psql \\copy |',
+  '| case | rows | rounds | rows/s (median) | spread | MB/s | server peak RSS (MB, max) | peak anon RSS (MB, max) | vs psql \\copy (median) | min – max |',
 )
-console.log('|---|---:|---:|---:|---:|---:|---:|---:|')
-for (const result of results) {
-  const psql = results.find((other) => other.rows === result.rows && other.case.startsWith('psql'))
-  const ratio = psql && !result.error ? (psql.seconds / result.seconds).toFixed(2) + 'x' : '—'
+console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
+const keys = [...new Set(results.map((r) => `${r.rows}\u0000${r.case}`))]
+for (const key of keys) {
+  const [rowsText, label] = key.split('\u0000') as [string, string]
+  const rows = Number(rowsText)
+  const own = results.filter((r) => r.rows === rows && r.case === label)
+  const ok = own.filter((r) => !r.error)
+  const rates = ok.map((r) => r.rows / r.seconds)
+  const ratios = ok.flatMap((r) => {
+    const psql = results.find(
+      (o) => o.rows === rows && o.round === r.round && o.case === 'psql \\copy (limit)' && !o.error,
+    )
+    return psql ? [psql.seconds / r.seconds] : []
+  })
+  const spread = rates.length > 1 ? (Math.max(...rates) - Math.min(...rates)) / median(rates) : 0
+  const maxOf = (pick: (m: Measurement) => number | undefined) => {
+    const seen = own.map(pick).filter((v): v is number => v !== undefined)
+    return seen.length ? Math.max(...seen) : undefined
+  }
+  const errors = own.filter((r) => r.error).map((r) => r.error)
   console.log(
-    `| ${result.case} | ${result.rows.toLocaleString('en')} | ${result.seconds.toFixed(2)} | ` +
-      `${result.error ? result.error : Math.round(result.rows / result.seconds).toLocaleString('en')} | ` +
-      `${(result.bytes / 1e6 / result.seconds).toFixed(1)} | ${result.peakRssMb?.toFixed(0) ?? '—'} | ${result.peakAnonMb?.toFixed(0) ?? '—'} | ${ratio} |`,
+    `| ${label} | ${rows.toLocaleString('en')} | ${own.length} | ` +
+      `${rates.length ? Math.round(median(rates)).toLocaleString('en') : errors[0]} | ${(spread * 100).toFixed(0)}% | ` +
+      `${ok.length ? median(ok.map((r) => r.bytes / 1e6 / r.seconds)).toFixed(1) : '—'} | ` +
+      `${fmt(maxOf((m) => m.peakRssMb))} | ${fmt(maxOf((m) => m.peakAnonMb))} | ` +
+      `${ratios.length ? median(ratios).toFixed(2) + 'x' : '—'} | ` +
+      `${ratios.length ? `${Math.min(...ratios).toFixed(2)} – ${Math.max(...ratios).toFixed(2)}` : '—'} |`,
   )
 }
