@@ -41,3 +41,4 @@ export {
 export { createWriteThrough, WriteThrough } from './cache/strategies/write-through.js'
 export type { WriteThroughEvents, WriteThroughOptions } from './cache/strategies/write-through.js'
 export type { VersionedDelete, WriteBatch, WriteId, WriteRepository } from './cache/strategies/repository.js'
+export * from './upstream/index.js'
