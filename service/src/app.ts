@@ -16,6 +16,7 @@ import { SearchRepository } from './search/repository.js'
 import { registerSearchRoutes } from './search/routes.js'
 import { registerServicePlugins } from './service-plugins.js'
 import { registerStaticDataRoutes } from './static-data/routes.js'
+import { registerRatesRoutes } from './upstream/rates-routes.js'
 import { UsersRepository } from './users/repository.js'
 import { registerUsersRoutes } from './users/routes.js'
 
@@ -129,6 +130,9 @@ export async function buildApp(config: ServiceConfig, options: BuildAppOptions =
     registerStaticDataRoutes(app)
     registerMeRoutes(app, repositories.users)
     registerHealthRoutes(app, database)
+    const upstreamUrl = config.upstream.url
+    if (upstreamUrl !== undefined)
+      registerRatesRoutes(app, { ...config.upstream, url: upstreamUrl }, cache?.cache)
   } catch (error) {
     await cache?.close()
     if (ownsDatabase) await database.close()

@@ -41,6 +41,8 @@ export const DEFAULT_SLOW_QUERY_MS = 100
  */
 export const DEFAULT_N_PLUS_ONE_THRESHOLD = 0
 export const DEFAULT_BLOCKING_THRESHOLD_MS = 100
+/** Fresh lifetime of upstream answers without Cache-Control max-age (`UPSTREAM_TTL`). */
+export const DEFAULT_UPSTREAM_CACHE_TTL = 60_000
 /** Shortest accepted `ADMIN_TOKEN` / `METRICS_TOKEN`. */
 export const MIN_TOKEN_LENGTH = 16
 
@@ -73,6 +75,15 @@ export interface ServiceConfig {
   readonly requireIfMatch: boolean
   /** Diagnostics: profiling, metrics, Server-Timing and detectors. */
   readonly diagnostics: DiagnosticsConfig
+  /** `UPSTREAM_URL`, `UPSTREAM_TTL`: the upstream behind `GET /rates/:currency` (no route without it). */
+  readonly upstream: UpstreamConfig
+}
+
+export interface UpstreamConfig {
+  /** Origin (`http(s)://host:port`) of the rates upstream; `undefined` leaves `/rates` out. */
+  readonly url: string | undefined
+  /** Fresh lifetime of answers whose upstream sends no Cache-Control max-age. */
+  readonly ttl: number
 }
 
 export interface CacheConfig {
@@ -161,6 +172,10 @@ export function loadConfig(env: Env = process.env, flags: ConfigFlags = {}): Ser
       seed: integer(pick(undefined, 'SEED'), DEFAULT_SEED, 0, 2 ** 32 - 1),
     }),
     ...features(pick),
+    upstream: Object.freeze({
+      url: upstreamUrl(pick(undefined, 'UPSTREAM_URL')),
+      ttl: duration(pick(undefined, 'UPSTREAM_TTL'), DEFAULT_UPSTREAM_CACHE_TTL, 0),
+    }),
   })
 }
 
@@ -330,6 +345,22 @@ function redisUrl({ value: raw, name }: Raw): string | undefined {
     ok = false
   }
   if (!ok) throw new ConfigError(name, raw, 'a redis://host:port or rediss://host:port URL')
+  return raw
+}
+
+function upstreamUrl({ value: raw, name }: Raw): string | undefined {
+  if (raw === undefined) return undefined
+  let ok = false
+  try {
+    const parsed = new URL(raw)
+    ok =
+      (parsed.protocol === 'http:' || parsed.protocol === 'https:') &&
+      parsed.pathname === '/' &&
+      parsed.search === ''
+  } catch {
+    ok = false
+  }
+  if (!ok) throw new ConfigError(name, raw, 'an origin such as http://127.0.0.1:8080 (no path)')
   return raw
 }
 

@@ -81,7 +81,7 @@ export class TestUpstream {
       return
     }
     const currency = path.split('/').pop() ?? ''
-    if (!/^[A-Z]{3}$/.test(currency)) {
+    if (!/^[A-Z]{3}$/.test(currency) || currency === 'ZZZ') {
       response.writeHead(404, { 'content-type': 'application/json' }).end('{"error":"unknown"}')
       return
     }
