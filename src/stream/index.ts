@@ -12,7 +12,7 @@ export {
 } from './to-csv.js'
 export { toNdjson, type NdjsonOptions } from './to-ndjson.js'
 export { RowEncoderStream, type RowEncoderOptions } from './row-encoder-stream.js'
-export type { RowSource } from './row-source.js'
+export { rowBatches, isRowBatchSource, type RowSource, type RowBatchSource } from './row-source.js'
 export { pipeExport, type ExportOutcome, type PipeExportOptions } from './pipe-export.js'
 export {
   compressExport,
@@ -25,6 +25,14 @@ export { contentDisposition, type ContentDispositionOptions } from './content-di
 export { exportEtag, ifNoneMatchMatches, type ExportVersion } from './export-etag.js'
 export { kyselySource, type KyselySourceOptions, type StreamableQuery } from './sources/kysely-source.js'
 export { withSettlingClose, type PgCursorLike } from './sources/pg-cursor-close-fix.js'
+export {
+  pgCursorSource,
+  type PgCursorClient,
+  type PgCursorPool,
+  type PgCursorQuery,
+  type PgCursorReader,
+  type PgCursorSourceOptions,
+} from './sources/pg-cursor-source.js'
 export {
   pgCopyCsv,
   pgNeutralizeFormula,

@@ -4,7 +4,7 @@ import { DEFAULT_CHUNK_SIZE } from './defaults.js'
 
 /** Room past `chunkSize` so that most rows fit without starting a new chunk. */
 const CHUNK_SLACK = 16 * 1024
-import { rowIterator, type RowIterator, type RowSource } from './row-source.js'
+import { isRowBatchSource, rowIterator, type RowIterator, type RowSource } from './row-source.js'
 
 /** Options shared by every encoder ({@link toCsv}, {@link toNdjson}). */
 export interface RowEncoderOptions {
@@ -32,7 +32,9 @@ export interface RowEncoderInit extends RowEncoderOptions {
  * back; the `'close'` event fires only after that has finished.
  */
 export class RowEncoderStream<Row> extends Readable {
-  readonly #iterator: RowIterator<Row>
+  readonly #iterator: RowIterator<Row | readonly Row[]>
+  /** The source yields arrays of rows. */
+  readonly #batched: boolean
   readonly #encode: (row: Row) => string
   readonly #chunkSize: number
   #prefix: string
@@ -49,7 +51,8 @@ export class RowEncoderStream<Row> extends Readable {
       throw new TypeError(`Invalid option "chunkSize": got ${chunkSize}, expected a positive integer.`)
     }
     super({ highWaterMark: chunkSize, signal: init.signal })
-    this.#iterator = rowIterator(source)
+    this.#batched = isRowBatchSource(source)
+    this.#iterator = rowIterator<Row | readonly Row[]>(source as RowSource<Row | readonly Row[]>)
     this.#encode = encode
     this.#chunkSize = chunkSize
     this.#prefix = init.prefix ?? ''
@@ -106,8 +109,15 @@ export class RowEncoderStream<Row> extends Readable {
           this.push(null)
           return
         }
-        this.#append(this.#encode(result.value))
-        this.#rows++
+        if (this.#batched) {
+          const batch = result.value as readonly Row[]
+          const encode = this.#encode
+          for (let i = 0; i < batch.length; i++) this.#append(encode(batch[i]!))
+          this.#rows += batch.length
+        } else {
+          this.#append(this.#encode(result.value as Row))
+          this.#rows++
+        }
         if (this.#used >= this.#chunkSize && !this.#flush()) return
       }
     } catch (error) {

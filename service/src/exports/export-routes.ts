@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import type { Readable } from 'node:stream'
+import Cursor from 'pg-cursor'
 
 import { ExportBusyError, ExportParameterError, HotpathError } from '../../../src/errors.js'
 import {
@@ -14,6 +15,7 @@ import {
   parseIsoDate,
   parseRowCount,
   pgCopyCsv,
+  pgCursorSource,
   toCsv,
   toNdjson,
 } from '../../../src/stream/index.js'
@@ -23,6 +25,7 @@ import { generatedRows } from './generated-rows.js'
 import {
   ITEM_EXPORT_COLUMNS,
   itemsCopyQuery,
+  itemsCursorQuery,
   itemsQuery,
   itemsVersion,
   type ItemExportRow,
@@ -251,9 +254,19 @@ export const exportRoutes: FastifyPluginAsync<ExportRoutesOptions> = async (app,
       }
       const source = exportDb.dialect === 'postgres' ? 'postgres-cursor' : 'sqlite'
       return await startExport(request, reply, route, source, () => {
-        const rows = kyselySource<ItemExportRow>(itemsQuery(handle.db, exportDb.dialect, filter, columns), {
-          batchSize: resolved.batchSize,
-        })
+        // PostgreSQL: batches straight from pg-cursor (one promise per batch, next batch fetched
+        // while this one is encoded); SQLite: Kysely's row stream on the export's own connection.
+        const rows =
+          exportDb.dialect === 'postgres'
+            ? pgCursorSource<ItemExportRow>(
+                exportDb.pool!,
+                Cursor,
+                itemsCursorQuery(handle.db, filter, columns),
+                { batchSize: resolved.batchSize },
+              )
+            : kyselySource<ItemExportRow>(itemsQuery(handle.db, exportDb.dialect, filter, columns), {
+                batchSize: resolved.batchSize,
+              })
         const stream = format === 'csv' ? toCsv(rows, columns) : toNdjson(rows)
         handedOver = true
         return { stream, release: handle.release }

@@ -57,6 +57,15 @@ export function itemsCopyQuery(
   return pgItemsQuery(db, filter, columns, neutralizeFormulas).compile()
 }
 
+/** The PostgreSQL cursor path's SELECT, compiled (`pgCursorSource` reads it in batches). */
+export function itemsCursorQuery(
+  db: Db,
+  filter: ItemsExportFilter,
+  columns: readonly ItemExportColumn[],
+): CompiledQuery {
+  return pgItemsQuery(db, filter, columns, false).compile()
+}
+
 function pgItemsQuery(
   db: Db,
   filter: ItemsExportFilter,
