@@ -1,5 +1,5 @@
-import { createClient } from 'redis'
 import { WriteBehindUnavailableError } from '../../errors.js'
+import { createRedisConnection } from '../stores/redis/redis-connection.js'
 import type { StrategyScript } from './write-behind-scripts.js'
 
 type RedisArg = string | Buffer
@@ -8,22 +8,19 @@ type RedisArg = string | Buffer
 export interface StrategyRedisClient {
   readonly isOpen: boolean
   connect(): Promise<unknown>
-  sendCommand<T = unknown>(args: readonly RedisArg[]): Promise<T>
+  sendCommand<T = unknown>(args: readonly RedisArg[], options?: { routeKey?: string }): Promise<T>
   destroy(): void
   duplicate?(overrides?: Record<string, unknown>): StrategyRedisClient
   on(event: string, listener: (...args: never[]) => void): unknown
 }
 
-/** An owned client: no offline queue (a write while Redis is down fails at once instead of piling up). */
+/**
+ * An owned client: no offline queue (a write while Redis is down fails at once instead of piling
+ * up). `url` may name a Redis Cluster (`redis+cluster://host:port,host:port`) and carry TLS
+ * (`rediss://`) and ACL credentials.
+ */
 export function createStrategyClient(url: string, onError: (error: unknown) => void): StrategyRedisClient {
-  const client = createClient({
-    url,
-    disableOfflineQueue: true,
-    socket: {
-      connectTimeout: 2_000,
-      reconnectStrategy: (retries: number) => Math.min(50 * 2 ** Math.min(retries, 10), 1_000),
-    },
-  }) as unknown as StrategyRedisClient
+  const client = createRedisConnection({ url }) as StrategyRedisClient
   client.on('error', (error: never) => onError(error))
   return client
 }
@@ -37,6 +34,7 @@ export function call<T>(
   args: readonly RedisArg[],
   timeoutMs: number,
   operation: string,
+  routeKey?: string,
 ): Promise<T> {
   let timer: NodeJS.Timeout | undefined
   const deadline = new Promise<never>((_, reject) => {
@@ -45,7 +43,8 @@ export function call<T>(
       timeoutMs,
     )
   })
-  const command = client.sendCommand<T>(args)
+  // A keyless command (WAIT) is routed by `routeKey` on a cluster; a standalone client needs no hint.
+  const command = routeKey === undefined ? client.sendCommand<T>(args) : client.sendCommand<T>(args, { routeKey })
   return Promise.race([command, deadline]).then(
     (value) => {
       clearTimeout(timer)

@@ -35,15 +35,21 @@ import {
 } from './defaults.js'
 import { call, createStrategyClient, evalScript, type StrategyRedisClient } from './redis-commands.js'
 import type { VersionedDelete, WriteBatch, WriteId, WriteRepository } from './repository.js'
+import { toRedisConnection } from '../stores/redis/redis-connection.js'
 import { isTransientError } from './transient-error.js'
 import { ACK_SCRIPT, DEAD_LETTER_SCRIPT, WRITE_SCRIPT } from './write-behind-scripts.js'
 
 export interface WriteBehindOptions<T, Id extends WriteId> {
-  /** Redis URL; ignored when `client` is given. @default 'redis://127.0.0.1:6379' */
+  /**
+   * Redis URL (`redis://`, `rediss://` for TLS, `user:password@` for an ACL user,
+   * `redis+cluster://host:port,host:port` for a Redis Cluster); ignored when `client` is given.
+   * @default 'redis://127.0.0.1:6379'
+   */
   url?: string
   /**
-   * A node-redis 5 client for writes and reads (never closed by write-behind). The flusher always
-   * opens its own connection for blocking reads. @default undefined (one is created from `url`)
+   * A node-redis 5 client for writes and reads (`createClient()`, `createCluster()` or
+   * `createRedisConnection()`; never closed by write-behind). The flusher always opens its own
+   * connection for blocking reads. @default undefined (one is created from `url`)
    */
   client?: unknown
   /** Prefix of every Redis key. @default 'hotpath:wb' */
@@ -160,9 +166,13 @@ function positiveInteger(option: string, value: number, max = Number.MAX_SAFE_IN
 export function resolveWriteBehindOptions<T, Id extends WriteId>(
   options: WriteBehindOptions<T, Id>,
 ): ResolvedWriteBehindOptions<T, Id> {
-  const client = options.client
-  if (client !== undefined && (typeof client !== 'object' || client === null || !('sendCommand' in client))) {
-    throw new InvalidOptionError('client', client, 'a node-redis 5 client (createClient())')
+  const client = options.client === undefined ? undefined : toRedisConnection(options.client)
+  if (options.client !== undefined && client === undefined) {
+    throw new InvalidOptionError(
+      'client',
+      options.client,
+      'a node-redis 5 client (createClient(), createCluster() or createRedisConnection())',
+    )
   }
   const waitReplicas = options.waitReplicas ?? 0
   if (!Number.isInteger(waitReplicas) || waitReplicas < 0) {
@@ -503,6 +513,7 @@ export class WriteBehind<T, Id extends WriteId = WriteId> {
           ['WAIT', String(waitReplicas), String(waitTimeout)],
           deadline,
           'write',
+          this.keys.stream,
         ),
       )
       if (acked < waitReplicas) {
@@ -518,6 +529,7 @@ export class WriteBehind<T, Id extends WriteId = WriteId> {
         ['WAITAOF', String(waitAof.local), String(waitAof.replicas), String(waitTimeout)],
         deadline,
         'write',
+        this.keys.stream,
       )
       if (Number(reply[0]) < waitAof.local || Number(reply[1]) < waitAof.replicas) {
         throw new WriteBehindUnavailableError(

@@ -1,19 +1,11 @@
-import { createClient, RESP_TYPES } from 'redis'
+import { RESP_TYPES } from 'redis'
 import { CacheStoreError, InvalidOptionError } from '../../../errors.js'
 import { parseDuration, type Duration } from '../../../util/duration.js'
 import { CircuitBreaker, type CircuitState } from '../../circuit-breaker.js'
 import type { Codec } from '../../codec/codec.js'
 import { jsonCodec } from '../../codec/json-codec.js'
 import { msgpackCodec } from '../../codec/msgpack-codec.js'
-import {
-  DEFAULT_BREAKER_DURATION,
-  DEFAULT_BREAKER_THRESHOLD,
-  DEFAULT_L2_TIMEOUT,
-  DEFAULT_LEASE_TTL,
-  DEFAULT_REDIS_CONNECT_TIMEOUT,
-  DEFAULT_REDIS_MAX_RECONNECT_DELAY,
-  DEFAULT_REDIS_QUEUE_MAX_LENGTH,
-} from '../../defaults.js'
+import { DEFAULT_BREAKER_DURATION, DEFAULT_BREAKER_THRESHOLD, DEFAULT_L2_TIMEOUT, DEFAULT_LEASE_TTL } from '../../defaults.js'
 import {
   decodeStored,
   encodePayload,
@@ -25,6 +17,15 @@ import {
 } from '../../entry.js'
 import type { CacheEntry } from '../../types.js'
 import type { Store, StoreFactory } from '../store.js'
+import {
+  createRedisConnection,
+  isClusterConnection,
+  resolveRedisConnectionOptions,
+  toRedisConnection,
+  type RedisConnection,
+  type RedisConnectionOptions,
+  type ResolvedRedisConnectionOptions,
+} from './redis-connection.js'
 import {
   ACQUIRE_SCRIPT,
   BUMP_SCRIPT,
@@ -42,24 +43,16 @@ interface CommandOptions {
 
 /**
  * The shape of a node-redis 5 client this store needs (typed by shape, not by import, so any
- * compatible client fits).
+ * compatible client fits); a `RedisCluster` is wrapped to fit it.
  */
-export interface RedisClientLike {
-  readonly isOpen: boolean
-  readonly isReady: boolean
-  connect(): Promise<unknown>
-  sendCommand<T = unknown>(args: readonly RedisArg[], options?: CommandOptions): Promise<T>
-  duplicate(overrides?: Record<string, unknown>): RedisClientLike
-  subscribe(channel: string, listener: (message: string, channel: string) => void): Promise<void>
-  on(event: string, listener: (...args: never[]) => void): unknown
-  off(event: string, listener: (...args: never[]) => void): unknown
-  destroy(): void
-}
+export type RedisClientLike = RedisConnection
 
-export interface RedisStoreOptions {
-  /** Redis URL; ignored when `client` is given. @default 'redis://127.0.0.1:6379' */
-  url?: string
-  /** An existing node-redis client. It is connected if needed but never closed by the cache. @default undefined */
+export interface RedisStoreOptions extends RedisConnectionOptions {
+  /**
+   * An existing node-redis client: `createClient()`, `createCluster()` or
+   * `createRedisConnection()`. It is connected if needed but never closed by the cache; the
+   * connection options (`url`, `cluster`, `tls`…) are then ignored. @default undefined
+   */
   client?: unknown
   /** Value codec. @default msgpackCodec() (picked by bench/cache/codec.ts) */
   codec?: Codec
@@ -69,71 +62,46 @@ export interface RedisStoreOptions {
   breakerThreshold?: number
   /** How long the breaker stays open before a probe. @default 2000 */
   breakerDuration?: Duration
-  /** Socket connect timeout (owned clients). @default 2000 */
-  connectTimeout?: Duration
-  /** Longest delay between reconnect attempts (owned clients). @default 1000 */
-  maxReconnectDelay?: Duration
-  /** Bound of node-redis' command queue. @default 10000 */
-  commandsQueueMaxLength?: number
   /** How long a delete's tombstone and lease revocation last; keep it above your slowest loader. @default 10000 */
   leaseTtl?: Duration
 }
 
 export interface ResolvedRedisStoreOptions {
   readonly url: string
+  /** How owned connections are opened (unused when `client` is given). */
+  readonly connection: ResolvedRedisConnectionOptions
   readonly client: RedisClientLike | undefined
   readonly codec: Codec
   readonly timeout: number
   readonly breakerThreshold: number
   readonly breakerDuration: number
-  readonly connectTimeout: number
-  readonly maxReconnectDelay: number
-  readonly commandsQueueMaxLength: number
   readonly leaseTtl: number
 }
 
-const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379'
-
-function isRedisUrl(url: unknown): boolean {
-  if (typeof url !== 'string') return false
-  try {
-    const protocol = new URL(url).protocol
-    return protocol === 'redis:' || protocol === 'rediss:'
-  } catch {
-    return false
-  }
-}
-
 export function resolveRedisStoreOptions(options: RedisStoreOptions = {}): ResolvedRedisStoreOptions {
-  const client = options.client
-  if (client !== undefined && (typeof client !== 'object' || client === null || !('sendCommand' in client))) {
-    throw new InvalidOptionError('client', client, 'a node-redis 5 client (createClient())')
+  const client = options.client === undefined ? undefined : toRedisConnection(options.client)
+  if (options.client !== undefined && client === undefined) {
+    throw new InvalidOptionError(
+      'client',
+      options.client,
+      'a node-redis 5 client (createClient(), createCluster() or createRedisConnection())',
+    )
   }
-  const url = options.url ?? DEFAULT_REDIS_URL
-  if (client === undefined && !isRedisUrl(url)) {
-    throw new InvalidOptionError('url', url, "a redis:// or rediss:// URL such as 'redis://127.0.0.1:6379'")
-  }
+  // A given client makes the URL irrelevant; a bad one is still reported when there is no client.
+  const connection = resolveRedisConnectionOptions(client === undefined ? options : { ...options, url: undefined })
   const threshold = options.breakerThreshold ?? DEFAULT_BREAKER_THRESHOLD
   if (!Number.isInteger(threshold) || threshold < 1)
     throw new InvalidOptionError('breakerThreshold', threshold, 'an integer >= 1')
-  const queue = options.commandsQueueMaxLength ?? DEFAULT_REDIS_QUEUE_MAX_LENGTH
-  if (!Number.isInteger(queue) || queue < 1)
-    throw new InvalidOptionError('commandsQueueMaxLength', queue, 'an integer >= 1')
   const timeout = parseDuration(options.timeout ?? DEFAULT_L2_TIMEOUT, 'timeout')
   if (timeout <= 0) throw new InvalidOptionError('timeout', options.timeout, 'a duration above 0')
   return Object.freeze({
-    url,
-    client: client as RedisClientLike | undefined,
+    url: connection.url,
+    connection,
+    client,
     codec: options.codec ?? msgpackCodec(),
     timeout,
     breakerThreshold: threshold,
     breakerDuration: parseDuration(options.breakerDuration ?? DEFAULT_BREAKER_DURATION, 'breakerDuration'),
-    connectTimeout: parseDuration(options.connectTimeout ?? DEFAULT_REDIS_CONNECT_TIMEOUT, 'connectTimeout'),
-    maxReconnectDelay: parseDuration(
-      options.maxReconnectDelay ?? DEFAULT_REDIS_MAX_RECONNECT_DELAY,
-      'maxReconnectDelay',
-    ),
-    commandsQueueMaxLength: queue,
     leaseTtl: parseDuration(options.leaseTtl ?? DEFAULT_LEASE_TTL, 'leaseTtl'),
   })
 }
@@ -213,17 +181,8 @@ export class RedisStore implements Store {
     }
   }
 
-  #createClient(): RedisClientLike {
-    const maxDelay = this.options.maxReconnectDelay
-    const client = createClient({
-      url: this.options.url,
-      disableOfflineQueue: true,
-      commandsQueueMaxLength: this.options.commandsQueueMaxLength,
-      socket: {
-        connectTimeout: this.options.connectTimeout,
-        reconnectStrategy: (retries: number) => Math.min(50 * 2 ** Math.min(retries, 10), maxDelay),
-      },
-    }) as unknown as RedisClientLike
+  #createClient(subscriber = false): RedisClientLike {
+    const client = createRedisConnection(this.options.connection, { subscriber })
     client.on('error', (error: never) => this.hooks.onError?.('connection', error))
     this.#ownedClients.push(client)
     return client
@@ -249,7 +208,7 @@ export class RedisStore implements Store {
   /** A dedicated connection for pub/sub (always owned by the store). */
   subscriber(): RedisClientLike {
     const sub = this.#owned
-      ? this.#createClient()
+      ? this.#createClient(true)
       : (this.#client.duplicate({ disableOfflineQueue: true }) as RedisClientLike)
     if (!this.#owned) {
       sub.on('error', (error: never) => this.hooks.onError?.('subscriber', error))
@@ -401,7 +360,7 @@ export class RedisStore implements Store {
     return this.#run<Buffer | null>('get', ['GET', key], true).then((raw) => this.#decode(raw))
   }
 
-  /** Read many keys in one round trip (MGET). */
+  /** Read many keys in one round trip (MGET; on a cluster one MGET per slot, sent together). */
   async readMany(keys: readonly string[]): Promise<(StoredRead | undefined)[]> {
     if (keys.length === 0) return []
     const raws = await this.#run<(Buffer | null)[]>('mget', ['MGET', ...keys], true)
@@ -533,19 +492,27 @@ export class RedisStore implements Store {
     await this.removeMany(keys, Date.now())
   }
 
-  /** Delete every key under `prefix` with SCAN (admin and tests only, never on a request path). */
+  /**
+   * Delete every key under `prefix` with SCAN, in batches of about 1000 keys, on every master of
+   * a cluster (admin and tests only, never on a request path: its cost grows with the database).
+   */
   async clearPrefix(prefix: string): Promise<void> {
-    let cursor = '0'
     const pattern = `${prefix.replace(/[*?[\]\\]/g, (c) => `\\${c}`)}*`
-    do {
-      const [next, keys] = await this.#run<[string, string[]]>(
-        'scan',
-        ['SCAN', cursor, 'MATCH', pattern, 'COUNT', '1000'],
-        false,
-      )
-      cursor = next
-      if (keys.length > 0) await this.#run('del', ['UNLINK', ...keys], false)
-    } while (cursor !== '0')
+    const client = this.#client
+    await this.connect()
+    const scan = isClusterConnection(client)
+      ? (await client.masterClients()).map(
+          (node) => (args: readonly string[]) => node.sendCommand<[string, string[]]>(args),
+        )
+      : [(args: readonly string[]) => this.#run<[string, string[]]>('scan', args, false)]
+    for (const scanNode of scan) {
+      let cursor = '0'
+      do {
+        const [next, keys] = await scanNode(['SCAN', cursor, 'MATCH', pattern, 'COUNT', '1000'])
+        cursor = next
+        if (keys.length > 0) await this.#run('del', ['UNLINK', ...keys], false)
+      } while (cursor !== '0')
+    }
   }
 
   close(): void {
