@@ -1,0 +1,61 @@
+/**
+ * How many worker processes `hotpath serve` runs: `--workers N|auto` or `WORKERS`, validated once.
+ */
+import os from 'node:os'
+import type { DatabaseTarget } from '../config.js'
+import { ConfigError } from '../errors.js'
+
+/** `auto`: one worker per core the process may use (`os.availableParallelism()`). */
+export const WORKERS_AUTO = 'auto'
+/** Used when neither `--workers` nor `WORKERS` is given. */
+export const DEFAULT_WORKERS = WORKERS_AUTO
+export const MAX_WORKERS = 256
+
+/** The resolved worker count and whether it was asked for or chosen by default. */
+export interface WorkersChoice {
+  readonly count: number
+  /** Why a count other than the one asked for was used, for the start-up log. */
+  readonly note: string | undefined
+}
+
+/**
+ * Resolve `--workers` (wins) or `WORKERS` into a count. `1` means today's single process, no
+ * primary. An in-memory SQLite database lives inside one process, so `auto` falls back to one
+ * worker there and an explicit count above one is an error.
+ *
+ * @example
+ * resolveWorkers('2', {}, { dialect: 'sqlite', filename: 'data/hotpath.db' }).count // 2
+ *
+ * @throws ConfigError naming `--workers` or `WORKERS` when the value is not `auto` or 1..256
+ */
+export function resolveWorkers(
+  flag: string | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+  database: DatabaseTarget,
+  cores: number = os.availableParallelism(),
+): WorkersChoice {
+  const fromEnv = env.WORKERS === '' ? undefined : env.WORKERS
+  const name = flag !== undefined ? '--workers' : 'WORKERS'
+  const raw = (flag ?? fromEnv ?? DEFAULT_WORKERS).trim().toLowerCase()
+  let count: number
+  if (raw === WORKERS_AUTO) {
+    count = Math.max(1, Math.min(cores, MAX_WORKERS))
+  } else {
+    count = Number(raw)
+    if (!/^\d+$/.test(raw) || count < 1 || count > MAX_WORKERS) {
+      throw new ConfigError(name, flag ?? fromEnv, `'auto' or an integer from 1 to ${MAX_WORKERS}`)
+    }
+  }
+  const inMemory = database.dialect === 'sqlite' && database.filename === ':memory:'
+  if (inMemory && count > 1) {
+    if (raw !== WORKERS_AUTO) {
+      throw new ConfigError(
+        name,
+        flag ?? fromEnv,
+        "1 with an in-memory SQLite database (each worker would have its own); use a file or 'postgres://…'",
+      )
+    }
+    return { count: 1, note: 'in-memory SQLite database: one process instead of one worker per core' }
+  }
+  return { count, note: undefined }
+}
