@@ -60,6 +60,16 @@ export interface ServiceConfig {
   readonly databaseUrl: string
   readonly database: DatabaseTarget
   readonly dbPoolSize: number
+  /**
+   * `DB_POOL_ACQUIRE_TIMEOUT`: how long a request waits for a pooled PostgreSQL connection before
+   * a 503 `E_DB_POOL_EXHAUSTED` (ms). `undefined` keeps the database layer's default (2 s).
+   */
+  readonly dbPoolAcquireTimeout?: number | undefined
+  /**
+   * `DB_STATEMENT_TIMEOUT`: PostgreSQL `statement_timeout` (ms); a longer query gets 504
+   * `E_DB_STATEMENT_TIMEOUT`. `undefined` keeps the server's setting.
+   */
+  readonly dbStatementTimeout?: number | undefined
   /** `undefined` means the cache runs with its memory tier only. */
   readonly redisUrl: string | undefined
   readonly logLevel: LogLevel
@@ -162,6 +172,8 @@ export function loadConfig(env: Env = process.env, flags: ConfigFlags = {}): Ser
     databaseUrl: url,
     database: Object.freeze(parseDatabaseUrl(url, databaseUrl.name)),
     dbPoolSize: integer(pick(undefined, 'DB_POOL_SIZE'), DEFAULT_DB_POOL_SIZE, 1, 1_000),
+    dbPoolAcquireTimeout: optionalDuration(pick(undefined, 'DB_POOL_ACQUIRE_TIMEOUT')),
+    dbStatementTimeout: optionalDuration(pick(undefined, 'DB_STATEMENT_TIMEOUT')),
     redisUrl: redisUrl(pick(flags.redisUrl, 'REDIS_URL', '--redis-url')),
     logLevel: logLevel(pick(flags.logLevel, 'LOG_LEVEL', '--log-level'), DEFAULT_LOG_LEVEL),
     bodyLimit: byteSize(pick(undefined, 'BODY_LIMIT'), DEFAULT_BODY_LIMIT),
@@ -290,6 +302,11 @@ function duration({ value: raw, name }: Raw, fallback: number, min: number): num
     throw new ConfigError(name, raw, `a duration${min > 0 ? ' above 0' : ''} such as 500, '30s' or '5m'`)
   }
   return ms
+}
+
+/** A whole number of milliseconds (0 allowed), or `undefined` when the variable is not set. */
+function optionalDuration(raw: Raw): number | undefined {
+  return raw.value === undefined ? undefined : Math.ceil(duration(raw, 0, 0))
 }
 
 /** A raw value and the name of the variable or flag it came from. */

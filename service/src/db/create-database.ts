@@ -13,6 +13,12 @@ import { createQueryPublisher } from './query-channel.js'
 import { SqliteStatementCache } from './sqlite-statement-cache.js'
 
 export const DEFAULT_POOL_SIZE = 10
+/**
+ * How long a query waits for a pooled PostgreSQL connection before failing with
+ * `E_DB_POOL_EXHAUSTED` (503 + Retry-After): a fast, retryable answer instead of a queue that
+ * grows until clients time out.
+ */
+export const DEFAULT_POOL_ACQUIRE_TIMEOUT_MS = 2_000
 
 /**
  * SQLite connection settings, chosen with `bench/sqlite-settings.ts` and `strace` (system calls
@@ -69,6 +75,21 @@ export interface CreateDatabaseOptions {
    * @default 10
    */
   poolSize?: number
+  /**
+   * PostgreSQL: how long a query waits for a free pooled connection (or a new one to connect)
+   * before it fails with `E_DB_POOL_EXHAUSTED` / `E_DB_CONNECT_TIMEOUT`, in milliseconds; 0 waits
+   * forever.
+   * @default 2000
+   */
+  acquireTimeout?: number | undefined
+  /**
+   * PostgreSQL `statement_timeout` of every pooled connection, in milliseconds: the server cancels
+   * a longer statement and the query fails with `E_DB_STATEMENT_TIMEOUT`. It applies to exports
+   * too (per cursor fetch; a COPY export is one statement), so leave it off or generous when
+   * large COPY exports run. `undefined` or 0 keeps the server's setting.
+   * @default undefined
+   */
+  statementTimeout?: number | undefined
   /**
    * Run migrations before returning.
    * @default true
@@ -183,9 +204,13 @@ function openPostgres(
   target: Extract<DatabaseTarget, { dialect: 'postgres' }>,
   options: CreateDatabaseOptions,
 ): { db: Db; raw: RawConnection } {
+  const acquireTimeoutMs = options.acquireTimeout ?? DEFAULT_POOL_ACQUIRE_TIMEOUT_MS
+  const statementTimeoutMs = options.statementTimeout || undefined
   const pool = new pg.Pool({
     connectionString: target.connectionString,
     max: options.poolSize ?? DEFAULT_POOL_SIZE,
+    connectionTimeoutMillis: acquireTimeoutMs,
+    ...(statementTimeoutMs === undefined ? {} : { statement_timeout: statementTimeoutMs }),
     types: serviceTypes,
   })
   // An idle client losing its connection must not crash the process; the pool replaces it.
@@ -196,7 +221,7 @@ function openPostgres(
   const db = new Kysely<Database>({
     // Cursor enables `.stream()` (exports); the wrapper turns DML into named prepared statements.
     dialect: new PostgresDialect({
-      pool: new PgPreparedStatementPool(pool),
+      pool: new PgPreparedStatementPool(pool, undefined, { acquireTimeoutMs, statementTimeoutMs }),
       cursor: withSettlingClose(Cursor),
     }),
     log: createQueryPublisher('postgres'),

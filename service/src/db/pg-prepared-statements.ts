@@ -1,11 +1,20 @@
 import type { PostgresCursor, PostgresPool, PostgresPoolClient } from 'kysely'
 import type pg from 'pg'
+import { translateAcquireError, translateQueryError } from './pool-errors.js'
 
 /** How many distinct SQL strings get a named (prepared) statement; the rest run unnamed. */
 export const DEFAULT_PREPARED_STATEMENT_LIMIT = 500
 
 // Only these can be prepared; DDL and transaction control (migrations, BEGIN) run unnamed.
 const PREPARABLE = /^\s*(select|insert|update|delete|with)\b/i
+
+/** Limits whose failures get their own error codes (see `pool-errors.ts`). */
+export interface PgPoolLimits {
+  /** The pool's `connectionTimeoutMillis`: a timed-out `connect()` becomes `E_DB_POOL_EXHAUSTED`. */
+  acquireTimeoutMs?: number | undefined
+  /** The connections' `statement_timeout`: a cancelled query becomes `E_DB_STATEMENT_TIMEOUT`. */
+  statementTimeoutMs?: number | undefined
+}
 
 /**
  * Wraps a pg pool for Kysely so that each distinct DML statement is sent as a named prepared
@@ -18,14 +27,21 @@ export class PgPreparedStatementPool implements PostgresPool {
   readonly #names = new Map<string, string>()
   readonly #limit: number
   readonly #clients = new WeakMap<pg.PoolClient, PostgresPoolClient>()
+  readonly #limits: PgPoolLimits
 
-  constructor(pool: pg.Pool, limit = DEFAULT_PREPARED_STATEMENT_LIMIT) {
+  constructor(pool: pg.Pool, limit = DEFAULT_PREPARED_STATEMENT_LIMIT, limits: PgPoolLimits = {}) {
     this.#pool = pool
     this.#limit = limit
+    this.#limits = limits
   }
 
   async connect(): Promise<PostgresPoolClient> {
-    const client = await this.#pool.connect()
+    let client: pg.PoolClient
+    try {
+      client = await this.#pool.connect()
+    } catch (error) {
+      throw translateAcquireError(error, this.#pool, this.#limits.acquireTimeoutMs ?? 0)
+    }
     let wrapped = this.#clients.get(client)
     if (wrapped === undefined) {
       wrapped = this.#wrap(client)
@@ -52,9 +68,11 @@ export class PgPreparedStatementPool implements PostgresPool {
       if (typeof sqlOrCursor !== 'string') return client.query(sqlOrCursor as never)
       const name = this.#nameFor(sqlOrCursor)
       const values = parameters as unknown[]
-      return client.query(
-        name === undefined ? { text: sqlOrCursor, values } : { name, text: sqlOrCursor, values },
-      )
+      return client
+        .query(name === undefined ? { text: sqlOrCursor, values } : { name, text: sqlOrCursor, values })
+        .catch((error: unknown) => {
+          throw translateQueryError(error, this.#limits.statementTimeoutMs)
+        })
     }
     return {
       query: query as unknown as PostgresPoolClient['query'],

@@ -48,6 +48,9 @@ export function installErrorHandler(app: FastifyInstance): void {
     }
     if (error instanceof HotpathError && error.statusCode !== undefined) {
       if (error.statusCode === 401) reply.header('www-authenticate', 'Bearer')
+      // Retryable refusals (a full pool, a full queue) say when to come back.
+      const retryAfter = (error as { retryAfter?: unknown }).retryAfter
+      if (typeof retryAfter === 'number') reply.header('retry-after', String(retryAfter))
       return reply.code(error.statusCode).send({ error: { code: error.code, message: error.message } })
     }
     const status = error.statusCode ?? 500
