@@ -1,7 +1,12 @@
+import cluster from 'node:cluster'
 import type { Command } from 'commander'
-import { buildApp } from '../../service/src/app.js'
-import { loadConfig } from '../../service/src/config.js'
-import { createDatabase } from '../../service/src/db/create-database.js'
+import Fastify from 'fastify'
+import { buildApp, type ServiceSetup } from '../../service/src/app.js'
+import { runPrimary } from '../../service/src/cluster/run-primary.js'
+import { superviseWorker, workerId } from '../../service/src/cluster/supervise-worker.js'
+import { resolveWorkers } from '../../service/src/cluster/workers-option.js'
+import { loadConfig, type ServiceConfig } from '../../service/src/config.js'
+import { createDatabase, type ServiceDatabase } from '../../service/src/db/create-database.js'
 import { ItemsRepository } from '../../service/src/items/repository.js'
 import { seedDatabase } from '../../service/src/seed.js'
 import { UsersRepository } from '../../service/src/users/repository.js'
@@ -24,7 +29,14 @@ Environment (besides PORT, HOST, DATABASE_URL, REDIS_URL, LOG_LEVEL):
   PROFILING=on|off         ?profile=1 for requests with ADMIN_TOKEN (off)
   METRICS=on|off           GET /metrics (on); METRICS_TOKEN protects it
   SERVER_TIMING=on|full|off   Server-Timing header; full adds db/cache per request via AsyncLocalStorage (on)
-  SLOW_QUERY_MS, N_PLUS_ONE_THRESHOLD, BLOCKING_THRESHOLD_MS   detectors (100, 0, 100; 0 = off; N+1 > 0 uses AsyncLocalStorage)`
+  SLOW_QUERY_MS, N_PLUS_ONE_THRESHOLD, BLOCKING_THRESHOLD_MS   detectors (100, 0, 100; 0 = off; N+1 > 0 uses AsyncLocalStorage)
+  WORKERS=N|auto           worker processes sharing the port, like --workers (auto = one per core)
+  DB_POOL_SIZE             PostgreSQL connections per worker (10); keep workers x size <= max_connections
+  DB_POOL_ACQUIRE_TIMEOUT  wait this long for a pooled connection, then 503 E_DB_POOL_EXHAUSTED (2s)
+  DB_STATEMENT_TIMEOUT     PostgreSQL statement_timeout; a query running longer gets 504 (30s; 0 = none)
+
+Signals: SIGTERM/SIGINT stop gracefully; with workers, SIGHUP or SIGUSR2 to the primary replaces
+the workers one at a time (rolling restart).`
 
 interface ServeFlags {
   port?: string
@@ -32,6 +44,7 @@ interface ServeFlags {
   databaseUrl?: string
   redisUrl?: string
   logLevel?: string
+  workers?: string
   seed: boolean
 }
 
@@ -52,10 +65,17 @@ export function registerServeCommand(program: Command): void {
       'fatal, error, warn, info, debug, trace or silent (default: LOG_LEVEL or info)',
     )
     .option('--no-seed', 'do not seed an empty database')
+    .option(
+      '--workers <n>',
+      "worker processes sharing the port: a number, or 'auto' for one per core; 1 = no primary (default: WORKERS or auto)",
+    )
     .addHelpText('after', SERVE_ENVIRONMENT_HELP)
     .action(async (flags: ServeFlags) => {
       const config = loadConfig(process.env, flags)
-      const database = await createDatabase(config.database, { poolSize: config.dbPoolSize })
+      if (cluster.isWorker) return serveWorker(config)
+      const workers = resolveWorkers(flags.workers, process.env, config.database)
+      if (workers.count > 1) return servePrimary(config, flags, workers.count)
+      const database = await createDatabase(config.database, databaseOptions(config))
       let app: Awaited<ReturnType<typeof buildApp>> | undefined
       try {
         const empty =
@@ -65,6 +85,7 @@ export function registerServeCommand(program: Command): void {
           database,
           plugins: [writeStrategySetup({ strategy: writeStrategyFromEnv(process.env) })],
         })
+        if (workers.note !== undefined) app.log.info(workers.note)
         if (empty && flags.seed) {
           app.log.info(
             { ...config.seed },
@@ -109,4 +130,72 @@ export function registerServeCommand(program: Command): void {
       process.on('SIGINT', shutdown)
       process.on('SIGTERM', shutdown)
     })
+}
+
+function databaseOptions(config: ServiceConfig, migrate = true) {
+  return {
+    poolSize: config.dbPoolSize,
+    acquireTimeout: config.dbPoolAcquireTimeout,
+    statementTimeout: config.dbStatementTimeout,
+    migrate,
+  }
+}
+
+/** Migrate and seed once, here, before any worker opens the database; then fork the workers. */
+async function servePrimary(config: ServiceConfig, flags: ServeFlags, workers: number): Promise<void> {
+  // The primary serves nothing; a Fastify logger keeps its lines in the workers' format.
+  const log = Fastify({ logger: { level: config.logLevel } }).log.child({ role: 'primary' })
+  const database = await createDatabase(config.database, databaseOptions(config))
+  try {
+    const empty =
+      (await new ItemsRepository(database.db).count()) === 0 &&
+      (await new UsersRepository(database.db).count()) === 0
+    if (empty && flags.seed) {
+      log.info({ ...config.seed }, 'database is empty: seeding (set SEED_ITEMS/USERS/POSTS to change sizes)')
+      const result = await seedDatabase(database, config.seed)
+      log.info({ ...result }, 'seeded')
+    }
+  } finally {
+    await database.close()
+  }
+  runPrimary({ workers, log, shutdownTimeoutMs: SHUTDOWN_TIMEOUT_MS })
+}
+
+/** Every log line of a worker (requests included) carries its cluster worker id. */
+function workerLogBindings(id: number): ServiceSetup {
+  return (app) => {
+    const log = app.log as { setBindings?: (bindings: Record<string, unknown>) => void }
+    log.setBindings?.({ worker: id })
+  }
+}
+
+/** A cluster worker: the primary already migrated and seeded; open, listen, stop when told. */
+async function serveWorker(config: ServiceConfig): Promise<void> {
+  const supervisor = superviseWorker({ shutdownTimeoutMs: SHUTDOWN_TIMEOUT_MS })
+  let database: ServiceDatabase | undefined
+  let app: Awaited<ReturnType<typeof buildApp>> | undefined
+  try {
+    database = await createDatabase(config.database, databaseOptions(config, false))
+    app = await buildApp(config, {
+      database,
+      plugins: [
+        workerLogBindings(workerId() ?? 0),
+        writeStrategySetup({ strategy: writeStrategyFromEnv(process.env) }),
+      ],
+    })
+    if (supervisor.stopRequested) {
+      // Told to stop while starting (a shutdown right after a fork): leave without listening.
+      await app.close()
+      await database.close()
+      process.exit(0)
+    }
+    await app.listen({ port: config.port, host: config.host })
+  } catch (error) {
+    console.error(error)
+    await app?.close().catch(() => {})
+    await database?.close().catch(() => {})
+    // The IPC channel would keep a failed worker alive; the primary replaces it (with back-off).
+    process.exit(1)
+  }
+  supervisor.attach({ app, database })
 }

@@ -17,20 +17,33 @@ export interface SuperviseWorkerOptions {
   drainTimeoutMs?: number
 }
 
+/** Returned by {@link superviseWorker}: hand it the app once it listens. */
+export interface WorkerSupervisor {
+  /** True once a stop was asked for (check it before listening: no need to start then). */
+  readonly stopRequested: boolean
+  /** The worker is listening; a stop asked for before this runs now. */
+  attach(parts: WorkerParts): void
+}
+
 /**
  * Run a cluster worker until it is told to stop: by the primary (an IPC message), or by SIGTERM /
  * SIGINT sent to it directly (Ctrl-C reaches every process of the group). Stopping drains the
  * connections (no request the worker accepted fails), closes the app (write-behind drains in its
  * preClose hook), closes the database and exits 0. SIGHUP and SIGUSR2 are the primary's (rolling
  * restart): a worker ignores them instead of dying of their default action.
+ *
+ * Call it before building the app, so that a stop that arrives while the worker is still starting
+ * is not lost: it runs as soon as the app is attached.
  */
-export function superviseWorker(parts: WorkerParts, options: SuperviseWorkerOptions): void {
-  const { app, database } = parts
+export function superviseWorker(options: SuperviseWorkerOptions): WorkerSupervisor {
+  let parts: WorkerParts | undefined
+  let requested: string | undefined
   let stopping = false
-  const stop = (reason: string) => {
-    if (stopping) return
+  const stop = () => {
+    if (stopping || parts === undefined || requested === undefined) return
     stopping = true
-    app.log.info({ reason }, 'worker stopping: no new connections, finishing in-flight requests')
+    const { app, database } = parts
+    app.log.info({ reason: requested }, 'worker stopping: no new connections, finishing in-flight requests')
     const timer = setTimeout(() => {
       app.log.error(`worker did not stop within ${options.shutdownTimeoutMs} ms; exiting`)
       process.exit(1)
@@ -48,15 +61,28 @@ export function superviseWorker(parts: WorkerParts, options: SuperviseWorkerOpti
         process.exit(1)
       })
   }
+  const request = (reason: string) => {
+    requested ??= reason
+    stop()
+  }
   process.on('message', (message: unknown) => {
-    if (isStopMessage(message)) stop('primary')
+    if (isStopMessage(message)) request('primary')
   })
-  process.on('SIGTERM', () => stop('SIGTERM'))
-  process.on('SIGINT', () => stop('SIGINT'))
+  process.on('SIGTERM', () => request('SIGTERM'))
+  process.on('SIGINT', () => request('SIGINT'))
   const ignore = (signal: NodeJS.Signals) =>
-    app.log.debug({ signal }, 'signal ignored by the worker (rolling restarts are the primary’s)')
+    parts?.app.log.debug({ signal }, 'signal ignored by the worker (rolling restarts are the primary’s)')
   process.on('SIGHUP', ignore)
   process.on('SIGUSR2', ignore)
+  return {
+    get stopRequested() {
+      return requested !== undefined
+    },
+    attach(attached) {
+      parts = attached
+      stop()
+    },
+  }
 }
 
 /** The cluster worker id (1, 2, …), or undefined in the primary or a single process. */
