@@ -364,4 +364,18 @@ export const GROUPS: BenchGroup[] = [
     quickArgs: ['--rows', '20000'],
     timeoutMs: 30 * 60_000,
   },
+  {
+    kind: 'micro',
+    name: 'workers',
+    title: 'hotpath serve --workers 1 vs 2: cached and uncached GET /items/{id}',
+    question:
+      'On this machine, with wrk sharing the cores, how many more requests/s does a second worker serve, cached and uncached?',
+    issues: [9],
+    optional: true,
+    script: 'bench/scale/workers.ts',
+    estimateSeconds: 150,
+    args: ['--rounds', '5', '--duration', '5s'],
+    quickArgs: ['--quick'],
+    timeoutMs: 10 * 60_000,
+  },
 ]
