@@ -109,7 +109,11 @@ async function readJson(
     bodyTimeout: REQUEST_TIMEOUT_MS,
   })
   const text = await response.body.text()
-  return { status: response.statusCode, headers: response.headers, body: text === '' ? undefined : JSON.parse(text) }
+  return {
+    status: response.statusCode,
+    headers: response.headers,
+    body: text === '' ? undefined : JSON.parse(text),
+  }
 }
 
 function header(headers: Record<string, string | string[] | undefined>, name: string): string | undefined {
@@ -131,10 +135,14 @@ export async function runConsistency(options: ConsistencyOptions): Promise<Consi
   const writeConcurrency = Math.min(options.writeConcurrency ?? DEFAULT_WRITE_CONCURRENCY, options.ids.length)
   const writePauseMs = options.writePauseMs ?? DEFAULT_WRITE_PAUSE_MS
   if (options.ids.length === 0) throw new TypeError('consistency: "ids" must name at least one item')
-  if (options.readers.length === 0) throw new TypeError('consistency: "readers" must name at least one instance')
+  if (options.readers.length === 0)
+    throw new TypeError('consistency: "readers" must name at least one instance')
 
   const writerPool = new Pool(options.writer, { connections: writeConcurrency + 1 })
-  const readerPools = options.readers.map((url) => ({ url, pool: new Pool(url, { connections: readConcurrency }) }))
+  const readerPools = options.readers.map((url) => ({
+    url,
+    pool: new Pool(url, { connections: readConcurrency }),
+  }))
   const writes: WriteRecord[] = []
   const reads: ReadRecord[] = []
   const readsBySource: Record<string, number> = {}
@@ -314,7 +322,8 @@ async function main(): Promise<void> {
     const { clearRedisPrefixes, createServiceSchema, startServiceProcesses, stopServiceProcesses } =
       await import('../../tests/helpers/service-processes.js')
     const instances = Number(values.instances)
-    if (!Number.isInteger(instances) || instances < 2) throw new TypeError('--instances must be an integer >= 2')
+    if (!Number.isInteger(instances) || instances < 2)
+      throw new TypeError('--instances must be an integer >= 2')
     const schema = await createServiceSchema({ label: 'consistency', items: itemCount })
     const prefix = `consistency-${process.pid}`
     try {

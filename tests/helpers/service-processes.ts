@@ -202,7 +202,9 @@ export interface ServiceSchema {
  * Create `hotpath_<label>_<random>` in the test database, migrate it and seed `items` items
  * (deterministic seed rows, ids 1..items, version 1), no users or posts.
  */
-export async function createServiceSchema(options: { label?: string; items?: number } = {}): Promise<ServiceSchema> {
+export async function createServiceSchema(
+  options: { label?: string; items?: number } = {},
+): Promise<ServiceSchema> {
   const schema = `hotpath_${options.label ?? 'scale'}_${randomUUID().replaceAll('-', '').slice(0, 10)}`
   if (!/^[a-z0-9_]+$/.test(schema)) throw new TypeError(`label must be [a-z0-9_]+, got ${options.label}`)
   const admin = new pg.Client({ connectionString: POSTGRES_URL })
@@ -272,9 +274,8 @@ export async function clearRedisPrefixes(prefixes: readonly string[], redisUrl =
 async function runService(): Promise<void> {
   const { loadConfig } = await import('../../service/src/config.js')
   const { buildApp } = await import('../../service/src/app.js')
-  const { writeStrategyFromEnv, writeStrategySetup } = await import(
-    '../../service/src/write-strategy/write-strategy-plugin.js'
-  )
+  const { writeStrategyFromEnv, writeStrategySetup } =
+    await import('../../service/src/write-strategy/write-strategy-plugin.js')
   const env = process.env
   const name = env.HOTPATH_SERVICE_NAME ?? `svc-${process.pid}`
   const config = loadConfig(env)

@@ -72,7 +72,10 @@ interface ItemLog {
   readonly earliestAckAbove: number[]
 }
 
-function itemLogs(initial: ReadonlyMap<number, number>, writes: readonly WriteRecord[]): Map<number, ItemLog> {
+function itemLogs(
+  initial: ReadonlyMap<number, number>,
+  writes: readonly WriteRecord[],
+): Map<number, ItemLog> {
   const byId = new Map<number, Map<number, number>>()
   const add = (id: number, version: number, ackedAt: number) => {
     let versions = byId.get(id)

@@ -37,7 +37,12 @@ describe('consistency verdict on synthetic logs', () => {
   })
 
   it('accepts reads of the newest version and stale reads within the bound', () => {
-    const verdict = checkConsistency(initial, writes, [read(1, 50), read(1, 600), read(2, 2_000), read(3, 2_001)], 1_000)
+    const verdict = checkConsistency(
+      initial,
+      writes,
+      [read(1, 50), read(1, 600), read(2, 2_000), read(3, 2_001)],
+      1_000,
+    )
     expect(verdict).toMatchObject({ reads: 4, staleReads: 1, violations: 0, phantomReads: 0 })
     expect(verdict.worstStalenessMs).toBe(500)
     expect(verdict.worst).toMatchObject({ version: 1, supersededBy: 2 })

@@ -29,7 +29,10 @@ interface ItemBody {
   name: string
 }
 
-async function getItem(instance: ServiceProcess, id: number): Promise<{ item: ItemBody; source: string | null }> {
+async function getItem(
+  instance: ServiceProcess,
+  id: number,
+): Promise<{ item: ItemBody; source: string | null }> {
   const response = await fetch(`${instance.url}/items/${id}`)
   expect(response.status, `GET ${instance.name}/items/${id}`).toBe(200)
   return { item: (await response.json()) as ItemBody, source: response.headers.get('x-cache') }
@@ -92,12 +95,21 @@ describe.runIf(hasRedis && hasPostgres)('three service processes, write-through'
         for (;;) {
           const startedAt = performance.now()
           const { item, source } = await getItem(instance, id)
-          reads.push({ id, version: item.version, startedAt, endedAt: performance.now(), reader: instance.name, source })
+          reads.push({
+            id,
+            version: item.version,
+            startedAt,
+            endedAt: performance.now(),
+            reader: instance.name,
+            source: source ?? undefined,
+          })
           if (item.version === written.version) {
             expect(item.name).toBe(`written through ${writer.name}`)
             break
           }
-          expect(Date.now(), `${instance.name} still serves v${item.version} of item ${id}`).toBeLessThan(deadline)
+          expect(Date.now(), `${instance.name} still serves v${item.version} of item ${id}`).toBeLessThan(
+            deadline,
+          )
           await new Promise((resolve) => setTimeout(resolve, 20))
         }
       }
@@ -212,7 +224,9 @@ describe.runIf(hasRedis && hasPostgres)('three service processes, write-behind',
     )
     const giveUpAt = Date.now() + 30_000
     const streaming = Promise.all(
-      groups.map((ids) => loop(ids, () => (killed && acks.length >= killedAt + 150) || Date.now() > giveUpAt)),
+      groups.map((ids) =>
+        loop(ids, () => (killed && acks.length >= killedAt + 150) || Date.now() > giveUpAt),
+      ),
     )
     // Kill the victim once writes have been flowing through all three for a while.
     await expect.poll(() => acks.length, { timeout: 20_000, interval: 20 }).toBeGreaterThanOrEqual(150)
