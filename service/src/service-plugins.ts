@@ -1,3 +1,4 @@
+import { registerWriteBehindMetrics } from '../../src/cache/strategies/write-behind-metrics.js'
 import { httpCache } from '../../src/fastify/http-cache.js'
 import { metricsPlugin } from '../../src/fastify/metrics.js'
 import { profilingPlugin } from '../../src/fastify/profiling.js'
@@ -54,6 +55,10 @@ export async function registerServicePlugins(app: ServiceApp): Promise<void> {
             }
           : {}),
       })
+      // WRITE_STRATEGY=behind: pending writes, flush lag, flushed / retried / dead-lettered counters.
+      if (app.writeBehind !== undefined) {
+        registerWriteBehindMetrics(app.writeBehind, app.hotpathMetrics.registry)
+      }
     }
     const slow = diagnostics.slowQueryMs
     const nPlusOne = diagnostics.nPlusOneThreshold

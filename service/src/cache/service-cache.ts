@@ -223,6 +223,28 @@ export class ServiceCache {
     await this.items.set(itemKey({ id: item.id }), item, { version: item.version, etag: itemEtag(item) })
   }
 
+  /**
+   * Write-behind accepted a change of this item: store the row (version-checked) when reads are
+   * cached. Cached lists and searches are left to the flusher, which calls {@link itemsChanged}
+   * once per batch after the database commit (the item routes overlay pending writes on lists);
+   * stored HTTP responses are purged now.
+   */
+  async itemQueued(item: Item): Promise<void> {
+    await Promise.all([
+      this.reads ? this.itemSet(item) : undefined,
+      // Stored HTTP responses are answered before any handler, so they cannot overlay pending writes.
+      this.#responseTags ? this.cache.invalidateTags([ITEM_LISTS_TAG, ITEM_SEARCH_TAG]) : undefined,
+    ])
+  }
+
+  /** Write-behind accepted a delete: drop the item entry (lists are the flusher's, as above). */
+  async itemDeleteQueued(id: number): Promise<void> {
+    await Promise.all([
+      this.reads ? this.items.delete(itemKey({ id })) : undefined,
+      this.#responseTags ? this.cache.invalidateTags([ITEM_LISTS_TAG, ITEM_SEARCH_TAG]) : undefined,
+    ])
+  }
+
   /** An item was deleted: drop its entry (revoking in-flight fills) and every list and search result. */
   async itemDeleted(id: number): Promise<void> {
     await Promise.all([this.reads ? this.items.delete(itemKey({ id })) : undefined, this.itemsChanged()])

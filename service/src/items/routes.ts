@@ -1,12 +1,15 @@
 import { Type } from '@sinclair/typebox'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { ITEM_LISTS_TAG, itemEtag, type CachedRead } from '../cache/service-cache.js'
+import type { CacheSource } from '../../../src/cache/types.js'
+import type { PendingWrite } from '../../../src/cache/strategies/write-behind.js'
+import { ITEM_LISTS_TAG, itemEtag, type CachedRead, type ServiceCache } from '../cache/service-cache.js'
 import { HttpPreconditionFailedError } from '../../../src/errors.js'
 import { NotFoundError } from '../errors.js'
 import type { Repositories, ServiceApp } from '../context.js'
 import { DEFAULT_PAGE_SIZE, IdParams, NoQuery } from '../http/common-schemas.js'
 import { errorResponses } from '../http/error-schema.js'
 import type { RouteCaching } from '../http/route-caching.js'
+import type { ItemPage } from './repository.js'
 import { Item, ItemList, ItemListQuery, NewItemBody, PatchItemBody, ReplaceItemBody } from './schemas.js'
 
 /**
@@ -19,9 +22,23 @@ const ITEM_ETAG = /^\s*"v(\d{1,15})-[0-9a-z]+"\s*$/
 /** Request decorator holding the read of `GET /items/:id`. */
 const ITEM_READ = Symbol('hotpath.service.itemRead')
 
-type ItemRead = CachedRead<Item | undefined>
+/** `source` is `pending` when a write-behind write not yet in the database answered the read. */
+type ItemRead = Omit<CachedRead<Item | undefined>, 'source'> & {
+  readonly source: CacheSource | 'pending' | undefined
+}
+
+function pendingRead(pending: PendingWrite<Item>): ItemRead {
+  return pending.op === 'delete'
+    ? { value: undefined, source: 'pending', etag: '' }
+    : { value: pending.entity, source: 'pending', etag: itemEtag(pending.entity) }
+}
 
 /** A cache update after a committed write failed: logged, retried by the service cache, never a 500. */
+/** After a write: write-through refreshes the entry and the lists, write-behind the entry only (see above). */
+function written(cache: ServiceCache, behind: boolean, item: Item): () => Promise<void> {
+  return behind ? () => cache.itemQueued(item) : () => cache.itemWritten(item)
+}
+
 function cacheFailed(request: FastifyRequest): (error: unknown) => void {
   return (error) => request.log.warn({ err: error }, 'cache update after a committed write failed; retrying')
 }
@@ -30,6 +47,14 @@ function cacheFailed(request: FastifyRequest): (error: unknown) => void {
  * `GET/POST /items`, `GET/PUT/PATCH/DELETE /items/:id`. Reads are cache-aside through the service
  * cache (`X-Cache` says how they were served), writes refresh the item entry and bump the list
  * namespace; `ETag` is the item version, `If-Match` on writes answers 412 when stale.
+ *
+ * With write-behind (`app.writeBehind`, registered before the routes):
+ * - every item read asks the queue first (one `HGET`, or one `HMGET` per list page), so a write
+ *   accepted by any instance is read back at once by every instance, whatever their L1 holds
+ *   (coherence messages travel asynchronously); a pending write answers with `X-Cache: pending`;
+ * - a write stores the item entry only: lists and searches are invalidated by the flusher once per
+ *   batch (`ServiceCache.itemsChanged` in its `afterCommit`), and list pages overlay pending writes
+ *   until then. An item whose category or sort key changed may sit on its old page until the flush.
  */
 export function registerItemsRoutes(
   app: ServiceApp,
@@ -37,6 +62,7 @@ export function registerItemsRoutes(
   caching: RouteCaching,
 ): void {
   const { cache } = caching
+  const writes = app.writeBehind
   // The ETag hook and the handler of one GET share one read, kept on the request (a decorator is
   // cheaper than a WeakMap entry); an L1 hit is read synchronously, so it costs no promise.
   const loadItem = (id: number): Promise<ItemRead> =>
@@ -47,13 +73,37 @@ export function registerItemsRoutes(
           source: undefined,
           etag: item === undefined ? '' : itemEtag(item),
         }))
+  // Without Redis the queue cannot be asked: serve what the cache has (as every other read does
+  // while Redis is down); writes are refused then anyway.
+  const pendingFirst = (id: number): Promise<ItemRead> =>
+    (writes as NonNullable<typeof writes>).read(id).then(
+      (pending) => (pending === undefined ? (cache?.peekItem(id) ?? loadItem(id)) : pendingRead(pending)),
+      () => cache?.peekItem(id) ?? loadItem(id),
+    )
+  const overlayPending = async (page: ItemPage): Promise<ItemPage> => {
+    if (writes === undefined || page.items.length === 0) return page
+    let pending: (PendingWrite<Item> | undefined)[]
+    try {
+      pending = await writes.readMany(page.items.map((item) => item.id))
+    } catch {
+      return page
+    }
+    if (pending.every((write) => write === undefined)) return page
+    const items: Item[] = []
+    page.items.forEach((row, index) => {
+      const write = pending[index]
+      if (write === undefined) items.push(row)
+      else if (write.op === 'upsert') items.push(write.entity)
+    })
+    return { items, hasMore: page.hasMore }
+  }
   app.decorateRequest(ITEM_READ, null)
   const readItem = (request: FastifyRequest): ItemRead | Promise<ItemRead> => {
     const slot = request as unknown as Record<typeof ITEM_READ, ItemRead | Promise<ItemRead> | null>
     let read = slot[ITEM_READ]
     if (read === null || read === undefined) {
       const id = (request.params as { id: number }).id
-      read = cache?.peekItem(id) ?? loadItem(id)
+      read = writes === undefined ? (cache?.peekItem(id) ?? loadItem(id)) : pendingFirst(id)
       slot[ITEM_READ] = read
     }
     return read
@@ -104,7 +154,8 @@ export function registerItemsRoutes(
       const load = () => items.list(params)
       const read = cache ? await cache.itemList(params, load) : { value: await load(), source: undefined }
       if (read.source !== undefined) reply.header('x-cache', read.source)
-      return { data: read.value.items, page, size, hasMore: read.value.hasMore }
+      const value = writes === undefined ? read.value : await overlayPending(read.value)
+      return { data: value.items, page, size, hasMore: value.hasMore }
     },
   )
 
@@ -119,7 +170,7 @@ export function registerItemsRoutes(
     },
     async (request, reply) => {
       const item = await items.create(request.body)
-      await cache?.afterCommit(() => cache.itemWritten(item), cacheFailed(request))
+      await cache?.afterCommit(written(cache, writes !== undefined, item), cacheFailed(request))
       return reply.code(201).header('location', `/items/${item.id}`).header('etag', itemEtag(item)).send(item)
     },
   )
@@ -168,7 +219,7 @@ export function registerItemsRoutes(
       const condition = expectedVersion(request)
       const item = await items.replace(request.params.id, request.body, { expectedVersion: condition })
       if (item === undefined) throw await notWritten(request, request.params.id, condition)
-      await cache?.afterCommit(() => cache.itemWritten(item), cacheFailed(request))
+      await cache?.afterCommit(written(cache, writes !== undefined, item), cacheFailed(request))
       return reply.header('etag', itemEtag(item)).send(item)
     },
   )
@@ -188,7 +239,7 @@ export function registerItemsRoutes(
       const condition = expectedVersion(request)
       const item = await items.patch(request.params.id, request.body, { expectedVersion: condition })
       if (item === undefined) throw await notWritten(request, request.params.id, condition)
-      await cache?.afterCommit(() => cache.itemWritten(item), cacheFailed(request))
+      await cache?.afterCommit(written(cache, writes !== undefined, item), cacheFailed(request))
       return reply.header('etag', itemEtag(item)).send(item)
     },
   )
@@ -207,7 +258,11 @@ export function registerItemsRoutes(
       const condition = expectedVersion(request)
       const deleted = await items.delete(request.params.id, { expectedVersion: condition })
       if (!deleted) throw await notWritten(request, request.params.id, condition)
-      await cache?.afterCommit(() => cache.itemDeleted(request.params.id), cacheFailed(request))
+      const id = request.params.id
+      await cache?.afterCommit(
+        writes === undefined ? () => cache.itemDeleted(id) : () => cache.itemDeleteQueued(id),
+        cacheFailed(request),
+      )
       return reply.code(204).send(null)
     },
   )

@@ -46,7 +46,11 @@ export function registerRatesRoutes(
       schema: {
         params: CurrencyParams,
         querystring: NoQuery,
-        response: errorResponses(400, 404, 502, 504),
+        response: {
+          // Sent as is (a Buffer is never serialized): the upstream's body and Content-Type.
+          200: Type.Unsafe<Buffer>({ description: "the upstream's body" }),
+          ...errorResponses(400, 404, 502, 504),
+        },
       },
     },
     async (request, reply) => {

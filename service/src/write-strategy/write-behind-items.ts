@@ -47,6 +47,12 @@ export class WriteBehindItems implements RepositoryApi<ItemsRepository> {
     this.#readCurrent = options.readCurrent ?? ((id) => this.findById(id))
   }
 
+  async #readLatest(id: number): Promise<Item | undefined> {
+    const pending = await this.#writes.read(id)
+    if (pending !== undefined) return pending.op === 'delete' ? undefined : pending.entity
+    return this.#readCurrent(id)
+  }
+
   async findById(id: number): Promise<Item | undefined> {
     const pending = await this.#writes.read(id)
     if (pending !== undefined) return pending.op === 'delete' ? undefined : pending.entity
@@ -95,7 +101,15 @@ export class WriteBehindItems implements RepositoryApi<ItemsRepository> {
   }
 
   async patch(id: number, patch: ItemPatch): Promise<Item | undefined> {
-    const current = await this.#readCurrent(id)
+    // A partial patch merges into the latest value, which may be a write another instance just
+    // queued (not yet in this instance's cache): read the queue first. A full replace needs the
+    // current item only for its existence and base version, where a slightly stale read is harmless.
+    const complete =
+      patch.name !== undefined &&
+      patch.category !== undefined &&
+      patch.price !== undefined &&
+      patch.description !== undefined
+    const current = await (complete ? this.#readCurrent(id) : this.#readLatest(id))
     if (current === undefined) return undefined
     const item: Item = {
       id,
