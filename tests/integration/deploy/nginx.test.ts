@@ -147,14 +147,18 @@ describe.runIf(hasNginx)('nginx in front of Hotpath (deploy/nginx)', () => {
         { stdio: ['ignore', 'ignore', 'pipe'] },
       )
       child.stderr?.on('data', (chunk: Buffer) => (nginxLog += chunk.toString()))
-      const exited = new Promise<'exited'>((resolve) => child.once('exit', () => resolve('exited')))
       base = `http://127.0.0.1:${port}`
-      const ready = until('nginx to listen', async () => {
-        const response = await request(`${base}/assets/manifest.json`, { dispatcher: agent })
+      const outcome = await until('nginx to listen', async () => {
+        // Exits at once when the port is taken or the configuration is refused.
+        if (child.exitCode !== null || child.signalCode !== null) return 'exited' as const
+        const response = await request(`${base}/assets/manifest.json`, {
+          dispatcher: agent,
+          headersTimeout: 1_000,
+          bodyTimeout: 1_000,
+        })
         await response.body.dump()
         return response.statusCode === 200 ? ('ready' as const) : undefined
       })
-      const outcome = await Promise.race([exited, ready])
       if (outcome === 'ready') nginx = child
       else if (!/Address already in use/.test(nginxLog)) throw new Error(`nginx did not start:\n${nginxLog}`)
     }
