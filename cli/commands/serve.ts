@@ -158,6 +158,12 @@ async function servePrimary(config: ServiceConfig, flags: ServeFlags, workers: n
   } finally {
     await database.close()
   }
+  if ((config.cache.enabled || config.httpCache) && config.redisUrl === undefined) {
+    log.warn(
+      { workers },
+      'each worker has its own memory cache and, without REDIS_URL, no coherence bus: a write through one worker leaves the others serving their copy until CACHE_TTL; set REDIS_URL (or CACHE=off) with several workers',
+    )
+  }
   runPrimary({ workers, log, shutdownTimeoutMs: SHUTDOWN_TIMEOUT_MS })
 }
 
