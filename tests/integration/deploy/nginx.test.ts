@@ -116,6 +116,10 @@ describe.runIf(hasNginx)('nginx in front of Hotpath (deploy/nginx)', () => {
           instance.get('/_deploy/no-store', (req, reply) => {
             reply.header('cache-control', 'no-store, max-age=60').send({ user: user(req) })
           })
+          // A large JSON body the service sends uncompressed (no HTTP cache config on the route).
+          instance.get('/_deploy/big', (_req, reply) => {
+            reply.send({ rows: Array.from({ length: 200 }, (_, n) => ({ n, name: `row ${n}` })) })
+          })
           instance.get('/_deploy/cookie', (req, reply) => {
             reply
               .header('cache-control', 'public, max-age=60')
@@ -224,6 +228,20 @@ describe.runIf(hasNginx)('nginx in front of Hotpath (deploy/nginx)', () => {
     expect(headers?.['x-forwarded-proto']).toBe('http')
     expect(headers?.['x-forwarded-host']).toBeUndefined()
     expect(headers?.connection).not.toBe('close')
+  })
+
+  it('gzips JSON the service sent uncompressed, and never compresses twice', async () => {
+    const direct = await app.inject({ url: '/_deploy/big', headers: { 'accept-encoding': 'gzip' } })
+    expect(direct.headers['content-encoding']).toBeUndefined()
+    const viaNginx = await get('/_deploy/big', { 'accept-encoding': 'gzip' })
+    expect(viaNginx.headers['content-encoding']).toBe('gzip')
+    expect(viaNginx.headers.vary).toMatch(/accept-encoding/i)
+    expect(zlib.gunzipSync(viaNginx.body).toString()).toBe(direct.body)
+
+    // Item lists are compressed by Hotpath itself; nginx passes them through as they are.
+    const list = await get('/items?size=20', { 'accept-encoding': 'gzip' })
+    expect(list.headers['content-encoding']).toBe('gzip')
+    expect(JSON.parse(zlib.gunzipSync(list.body).toString()).data).toHaveLength(20)
   })
 
   it('serves a public cacheable response from its cache on the second request', async () => {
