@@ -239,6 +239,8 @@ describe.runIf(hasNginx)('nginx in front of Hotpath (deploy/nginx)', () => {
     expect(zlib.gunzipSync(viaNginx.body).toString()).toBe(direct.body)
 
     // Item lists are compressed by Hotpath itself; nginx passes them through as they are.
+    const directList = await app.inject({ url: '/items?size=20', headers: { 'accept-encoding': 'gzip' } })
+    expect(directList.headers['content-encoding']).toBe('gzip')
     const list = await get('/items?size=20', { 'accept-encoding': 'gzip' })
     expect(list.headers['content-encoding']).toBe('gzip')
     expect(JSON.parse(zlib.gunzipSync(list.body).toString()).data).toHaveLength(20)
