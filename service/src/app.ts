@@ -11,6 +11,7 @@ import { ItemsRepository } from './items/repository.js'
 import { registerItemsRoutes } from './items/routes.js'
 import { registerMeRoutes } from './me/routes.js'
 import { PostsRepository } from './posts/repository.js'
+import { registerRateLimit } from './rate-limit/rate-limit-plugin.js'
 import { registerPostsRoutes } from './posts/routes.js'
 import { SearchRepository } from './search/repository.js'
 import { registerSearchRoutes } from './search/routes.js'
@@ -119,6 +120,14 @@ export async function buildApp(config: ServiceConfig, options: BuildAppOptions =
       done(null, payload)
     })
 
+    // First of the request hooks: a throttled client is refused before any cache lookup.
+    if (config.rateLimit !== false) {
+      await registerRateLimit(app, {
+        budget: config.rateLimit,
+        redisUrl: config.redisUrl,
+        prefix: config.cache.prefix,
+      })
+    }
     for (const setup of options.plugins ?? []) await setup(app)
     if (options.servicePlugins ?? true) await registerServicePlugins(app)
 

@@ -4,6 +4,7 @@
  */
 import { parseDuration } from '../../src/util/duration.js'
 import { ConfigError } from './errors.js'
+import { DEFAULT_RATE_LIMIT, parseRateLimit, type RateLimitBudget } from './rate-limit/rate-limit-config.js'
 
 export const DEFAULT_PORT = 3000
 export const DEFAULT_HOST = '127.0.0.1'
@@ -74,6 +75,8 @@ export interface ServiceConfig {
   readonly redisUrl: string | undefined
   readonly logLevel: LogLevel
   readonly bodyLimit: number
+  /** `RATE_LIMIT=off|<n>/<window>`: requests per client address (and per token); `false` = off. */
+  readonly rateLimit: RateLimitBudget | false
   readonly seed: SeedSizes
   /** Data cache settings (`CACHE`, `CACHE_PREFIX`, `CACHE_TTL`, `CACHE_GRACE`). */
   readonly cache: CacheConfig
@@ -177,6 +180,7 @@ export function loadConfig(env: Env = process.env, flags: ConfigFlags = {}): Ser
     redisUrl: redisUrl(pick(flags.redisUrl, 'REDIS_URL', '--redis-url')),
     logLevel: logLevel(pick(flags.logLevel, 'LOG_LEVEL', '--log-level'), DEFAULT_LOG_LEVEL),
     bodyLimit: byteSize(pick(undefined, 'BODY_LIMIT'), DEFAULT_BODY_LIMIT),
+    rateLimit: rateLimitBudget(pick(undefined, 'RATE_LIMIT')),
     seed: Object.freeze({
       items: integer(pick(undefined, 'SEED_ITEMS'), DEFAULT_SEED_ITEMS, 0, 100_000_000),
       users: integer(pick(undefined, 'SEED_USERS'), DEFAULT_SEED_USERS, 0, 100_000_000),
@@ -397,6 +401,15 @@ const BYTE_UNITS: Record<string, number> = {
   kib: 1_024,
   mb: 1_000_000,
   mib: 1_048_576,
+}
+
+function rateLimitBudget({ value: raw, name }: Raw): RateLimitBudget | false {
+  if (raw === undefined) return DEFAULT_RATE_LIMIT
+  const budget = parseRateLimit(raw)
+  if (budget === undefined) {
+    throw new ConfigError(name, raw, "'off' or '<requests>/<window>' such as '600/1m' or '20/1s'")
+  }
+  return budget
 }
 
 function byteSize({ value: raw, name }: Raw, fallback: number): number {
