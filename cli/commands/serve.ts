@@ -33,7 +33,7 @@ Environment (besides PORT, HOST, DATABASE_URL, REDIS_URL, LOG_LEVEL):
   WORKERS=N|auto           worker processes sharing the port, like --workers (auto = one per core)
   DB_POOL_SIZE             PostgreSQL connections per worker (10); keep workers x size <= max_connections
   DB_POOL_ACQUIRE_TIMEOUT  wait this long for a pooled connection, then 503 E_DB_POOL_EXHAUSTED (2s)
-  DB_STATEMENT_TIMEOUT     PostgreSQL statement_timeout; a query running longer gets 504 (30s; 0 = none)
+  DB_STATEMENT_TIMEOUT     PostgreSQL statement_timeout, e.g. 5s; a longer query gets 504 (unset: server's)
 
 Signals: SIGTERM/SIGINT stop gracefully; with workers, SIGHUP or SIGUSR2 to the primary replaces
 the workers one at a time (rolling restart).`

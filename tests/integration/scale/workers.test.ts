@@ -11,6 +11,9 @@ import os from 'node:os'
 import path from 'node:path'
 import { Pool } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { RestartBackoff } from '../../../service/src/cluster/restart-backoff.js'
+import { resolveWorkers } from '../../../service/src/cluster/workers-option.js'
+import { ConfigError } from '../../../service/src/errors.js'
 
 const ROOT = path.resolve(import.meta.dirname, '../../..')
 const CONNECTIONS = 8
@@ -213,6 +216,30 @@ beforeAll(async () => {
 afterAll(() => {
   if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
   fs.rmSync(tmp, { recursive: true, force: true })
+})
+
+describe('worker count and restart back-off', () => {
+  const file = { dialect: 'sqlite', filename: 'data/x.db' } as const
+  const memory = { dialect: 'sqlite', filename: ':memory:' } as const
+
+  it('resolves --workers over WORKERS, auto to the cores, and refuses bad values by name', () => {
+    expect(resolveWorkers(undefined, {}, file, 4).count).toBe(4)
+    expect(resolveWorkers('auto', {}, file, 3).count).toBe(3)
+    expect(resolveWorkers('2', { WORKERS: '5' }, file, 8).count).toBe(2)
+    expect(resolveWorkers(undefined, { WORKERS: '1' }, file, 8).count).toBe(1)
+    expect(() => resolveWorkers('0', {}, file)).toThrow(/--workers/)
+    expect(() => resolveWorkers(undefined, { WORKERS: 'many' }, file)).toThrow(ConfigError)
+    // An in-memory database lives in one process: auto falls back, an explicit count is refused.
+    expect(resolveWorkers(undefined, {}, memory, 4)).toMatchObject({ count: 1 })
+    expect(resolveWorkers(undefined, {}, memory, 4).note).toBeDefined()
+    expect(() => resolveWorkers('2', {}, memory)).toThrow(/in-memory/)
+  })
+
+  it('replaces the first crash at once, then backs off exponentially up to the cap, and forgets old crashes', () => {
+    const backoff = new RestartBackoff({ baseMs: 100, maxMs: 350, windowMs: 1_000 })
+    expect([0, 1, 2, 3, 4].map((i) => backoff.next(i))).toEqual([0, 100, 200, 350, 350])
+    expect(backoff.next(10_000)).toBe(0)
+  })
 })
 
 describe('hotpath serve --workers 2', () => {
