@@ -8,7 +8,6 @@ import { randomUUID } from 'node:crypto'
 import { createClient } from 'redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
-import { registerWriteBehindMetrics } from '../../../src/cache/strategies/write-behind-metrics.js'
 import { buildApp } from '../../../service/src/app.js'
 import { loadConfig } from '../../../service/src/config.js'
 import type { ServiceApp } from '../../../service/src/context.js'
@@ -55,16 +54,6 @@ describe.runIf(hasRedis && hasPostgres)('Grafana dashboard against a real /metri
       plugins: [writeStrategySetup({ strategy: 'behind', prefix: `${prefix}:wb` })],
     })
     await app.ready()
-    // The service may not expose the write-behind queue in /metrics itself yet (issue 11 / brief
-    // H2 wires it): then expose it the documented way, so its series names are still checked.
-    if (
-      app.writeBehind &&
-      app.hotpathMetrics.registry.getSingleMetric('hotpath_write_behind_pending') === undefined
-    ) {
-      console.warn('write-behind series are not in the service /metrics: registering them for this test')
-      registerWriteBehindMetrics(app.writeBehind, app.hotpathMetrics.registry)
-    }
-
     // Traffic that fills every series: a miss with a loader, a hit, a write through the queue.
     expect((await app.inject({ url: '/items/1' })).statusCode).toBe(200)
     expect((await app.inject({ url: '/items/1' })).statusCode).toBe(200)
