@@ -224,24 +224,36 @@ export class ServiceCache {
   }
 
   /**
-   * Write-behind accepted a change of this item: store the row (version-checked) when reads are
-   * cached. Cached lists and searches are left to the flusher, which calls {@link itemsChanged}
-   * once per batch after the database commit (the item routes overlay pending writes on lists);
-   * stored HTTP responses are purged now.
+   * Write-behind accepted a change of an item. Nothing is stored now: item reads ask the queue
+   * first while the write is pending (see the item routes), and the flusher stores the rows and
+   * invalidates lists and searches once per batch ({@link itemsFlushed}). Only stored HTTP
+   * responses are purged at once: they are answered before any handler, so they cannot overlay
+   * pending writes.
    */
-  async itemQueued(item: Item): Promise<void> {
-    await Promise.all([
-      this.reads ? this.itemSet(item) : undefined,
-      // Stored HTTP responses are answered before any handler, so they cannot overlay pending writes.
-      this.#responseTags ? this.cache.invalidateTags([ITEM_LISTS_TAG, ITEM_SEARCH_TAG]) : undefined,
-    ])
+  async itemQueued(): Promise<void> {
+    if (this.#responseTags) await this.cache.invalidateTags([ITEM_LISTS_TAG, ITEM_SEARCH_TAG])
   }
 
-  /** Write-behind accepted a delete: drop the item entry (lists are the flusher's, as above). */
-  async itemDeleteQueued(id: number): Promise<void> {
+  /**
+   * A write-behind batch is committed: store its rows (version-checked), drop its deleted items, and
+   * invalidate lists and searches once for the whole batch. Runs before the writes leave the queue,
+   * so a read never falls from the pending value back to an older cached one.
+   */
+  async itemsFlushed(upserts: readonly Item[], deletedIds: readonly number[]): Promise<void> {
     await Promise.all([
-      this.reads ? this.items.delete(itemKey({ id })) : undefined,
-      this.#responseTags ? this.cache.invalidateTags([ITEM_LISTS_TAG, ITEM_SEARCH_TAG]) : undefined,
+      this.reads && upserts.length > 0
+        ? this.items.setMany(
+            upserts.map((item) => ({
+              key: itemKey({ id: item.id }),
+              value: item,
+              options: { version: item.version, etag: itemEtag(item) },
+            })),
+          )
+        : undefined,
+      this.reads && deletedIds.length > 0
+        ? this.items.deleteMany(deletedIds.map((id) => itemKey({ id })))
+        : undefined,
+      this.itemsChanged(),
     ])
   }
 

@@ -36,7 +36,7 @@ function pendingRead(pending: PendingWrite<Item>): ItemRead {
 /** A cache update after a committed write failed: logged, retried by the service cache, never a 500. */
 /** After a write: write-through refreshes the entry and the lists, write-behind the entry only (see above). */
 function written(cache: ServiceCache, behind: boolean, item: Item): () => Promise<void> {
-  return behind ? () => cache.itemQueued(item) : () => cache.itemWritten(item)
+  return behind ? () => cache.itemQueued() : () => cache.itemWritten(item)
 }
 
 function cacheFailed(request: FastifyRequest): (error: unknown) => void {
@@ -52,9 +52,10 @@ function cacheFailed(request: FastifyRequest): (error: unknown) => void {
  * - every item read asks the queue first (one `HGET`, or one `HMGET` per list page), so a write
  *   accepted by any instance is read back at once by every instance, whatever their L1 holds
  *   (coherence messages travel asynchronously); a pending write answers with `X-Cache: pending`;
- * - a write stores the item entry only: lists and searches are invalidated by the flusher once per
- *   batch (`ServiceCache.itemsChanged` in its `afterCommit`), and list pages overlay pending writes
- *   until then. An item whose category or sort key changed may sit on its old page until the flush.
+ * - a write is one Redis call (the queue's script): the flusher stores the rows and invalidates
+ *   lists and searches once per batch (`ServiceCache.itemsFlushed` in its `afterCommit`), and list
+ *   pages overlay pending writes until then. An item whose category or sort key changed may sit on
+ *   its old page until the flush; a created item appears in lists after it.
  */
 export function registerItemsRoutes(
   app: ServiceApp,
@@ -260,7 +261,7 @@ export function registerItemsRoutes(
       if (!deleted) throw await notWritten(request, request.params.id, condition)
       const id = request.params.id
       await cache?.afterCommit(
-        writes === undefined ? () => cache.itemDeleted(id) : () => cache.itemDeleteQueued(id),
+        writes === undefined ? () => cache.itemDeleted(id) : () => cache.itemQueued(),
         cacheFailed(request),
       )
       return reply.code(204).send(null)

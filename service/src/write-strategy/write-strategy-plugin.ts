@@ -96,9 +96,13 @@ export function writeStrategySetup(options: WriteStrategySetupOptions = {}): Ser
         client,
         prefix,
         name: ITEMS_QUEUE,
-        // Rows created or deleted by a flush change lists and searches cached from the database.
+        // The flushed rows go into the cache, and lists and searches are invalidated, once per
+        // batch rather than per write (item reads ask the queue first meanwhile).
         afterCommit: async (batch) => {
-          await cache?.itemsChanged()
+          await cache?.itemsFlushed(
+            batch.upserts,
+            batch.deletes.map((target) => target.id),
+          )
           await options.writeBehind?.afterCommit?.(batch)
         },
       })
@@ -113,8 +117,11 @@ export function writeStrategySetup(options: WriteStrategySetupOptions = {}): Ser
         Number(await (client as unknown as StrategyRedisClient).sendCommand<number>(['INCR', sequence]))
       const items: WriteBehindItems = new WriteBehindItems(repositories.items, writes, {
         allocateId,
-        // Writes read the item through the cache (an L1 hit after the first write) with the
-        // pending-first findById as its loader: no database query on the write path.
+        // Writes read the item through the cache (an L1 hit after the first read) with the
+        // pending-first findById as its loader: no database query on the write path. The cached
+        // row may be older than a pending write: a full replace only needs its existence and a
+        // base version (the queue assigns one above every version it gave), and a partial PATCH
+        // asks the queue first (WriteBehindItems).
         readCurrent:
           cache?.reads === true
             ? async (id) => (await cache.item(id, () => items.findById(id))).value
