@@ -28,6 +28,8 @@ import { POSTGRES_URL, REDIS_URL } from './services.js'
 const RUNNER = fileURLToPath(import.meta.url)
 /** How long a process may take from spawn to listening (tsx compiles the service on a busy machine). */
 export const SERVICE_START_TIMEOUT_MS = 45_000
+/** A `beforeAll` that creates a schema and starts processes: a start, plus the schema, on a busy machine. */
+export const SERVICE_START_HOOK_TIMEOUT_MS = SERVICE_START_TIMEOUT_MS + 30_000
 /** How long SIGTERM gets (drain write-behind, close pools) before SIGKILL. */
 export const SERVICE_STOP_TIMEOUT_MS = 10_000
 /** How long the runner waits for its own coherence heartbeat before announcing itself. */

@@ -13,6 +13,7 @@ import { hasPostgres, hasRedis } from '../../helpers/services.js'
 import {
   clearRedisPrefixes,
   createServiceSchema,
+  SERVICE_START_HOOK_TIMEOUT_MS,
   startServiceProcess,
   startServiceProcesses,
   stopServiceProcesses,
@@ -80,7 +81,7 @@ describe.runIf(hasRedis && hasPostgres)('consistency checker across three servic
     if (alone.status === 'fulfilled') isolated = alone.value
     if (trio.status === 'rejected') throw trio.reason
     if (alone.status === 'rejected') throw alone.reason
-  })
+  }, SERVICE_START_HOOK_TIMEOUT_MS)
 
   afterAll(async () => {
     await stopServiceProcesses([...instances, ...(isolated === undefined ? [] : [isolated])])

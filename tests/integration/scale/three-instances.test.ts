@@ -14,6 +14,7 @@ import { hasPostgres, hasRedis, REDIS_URL } from '../../helpers/services.js'
 import {
   clearRedisPrefixes,
   createServiceSchema,
+  SERVICE_START_HOOK_TIMEOUT_MS,
   startServiceProcesses,
   stopServiceProcesses,
   type ServiceProcess,
@@ -60,7 +61,7 @@ describe.runIf(hasRedis && hasPostgres)('three service processes, write-through'
   beforeAll(async () => {
     schema = await createServiceSchema({ label: 'three', items: ITEMS })
     instances = await startServiceProcesses(3, { databaseUrl: schema.url, cachePrefix, name: 'through' })
-  })
+  }, SERVICE_START_HOOK_TIMEOUT_MS)
 
   afterAll(async () => {
     await stopServiceProcesses(instances)
@@ -157,7 +158,7 @@ describe.runIf(hasRedis && hasPostgres)('three service processes, write-behind',
       writeBehind: { prefix: queuePrefix, claimIdleMs: 1_000, claimIntervalMs: 250 },
     })
     await redis.connect()
-  })
+  }, SERVICE_START_HOOK_TIMEOUT_MS)
 
   /** Writes a consumer took from the stream and has not acknowledged (XPENDING summary). */
   const takenBy = async (stream: string, consumer: string): Promise<number> => {
@@ -177,7 +178,7 @@ describe.runIf(hasRedis && hasPostgres)('three service processes, write-behind',
     await clearRedisPrefixes([cachePrefix, queuePrefix])
   })
 
-  it('keeps every acknowledged write, in order per item, when one consumer is SIGKILLed mid-stream', async () => {
+  it('keeps every acknowledged write, in order per item, when a consumer holding writes is SIGKILLed', async () => {
     const victim = instances[2] as ServiceProcess
     const acks: ItemBody[] = []
     let killed = false
@@ -228,13 +229,24 @@ describe.runIf(hasRedis && hasPostgres)('three service processes, write-behind',
         loop(ids, () => (killed && acks.length >= killedAt + 150) || Date.now() > giveUpAt),
       ),
     )
-    // Kill the victim once writes have been flowing through all three for a while.
+    // Once writes have flowed through all three for a while, kill the victim while it holds writes
+    // it took from the stream and has not acknowledged: freeze it (SIGSTOP) when it has some, make
+    // sure it still has them, then SIGKILL; the survivors must reclaim them (XAUTOCLAIM).
     await expect.poll(() => acks.length, { timeout: 20_000, interval: 20 }).toBeGreaterThanOrEqual(150)
+    const keys = writeBehindKeys(queuePrefix, 'items')
+    let orphaned = 0
+    for (let attempt = 0; orphaned === 0; attempt++) {
+      if (attempt >= 50) throw new Error(`${victim.name} never held an unacknowledged write`)
+      await expect
+        .poll(() => takenBy(keys.stream, victim.name), { timeout: 20_000, interval: 2 })
+        .toBeGreaterThan(0)
+      process.kill(victim.pid, 'SIGSTOP')
+      orphaned = await takenBy(keys.stream, victim.name)
+      if (orphaned === 0) process.kill(victim.pid, 'SIGCONT')
+    }
     await victim.kill('SIGKILL')
     killedAt = acks.length
     killed = true
-    const keys = writeBehindKeys(queuePrefix, 'items')
-    const orphaned = await takenBy(keys.stream, victim.name)
     await streaming
     expect((await victim.exited).signal).toBe('SIGKILL')
     // The survivors went on acknowledging writes after the kill.
@@ -247,6 +259,7 @@ describe.runIf(hasRedis && hasPostgres)('three service processes, write-behind',
         { timeout: 20_000, interval: 100 },
       )
       .toBe(0)
+    expect(await takenBy(keys.stream, victim.name)).toBe(0)
 
     const last = new Map<number, ItemBody>()
     const handedOut = new Set<string>()
