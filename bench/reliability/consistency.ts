@@ -266,12 +266,13 @@ export function formatConsistencyReport(report: ConsistencyReport): string {
   const sources = Object.entries(report.readsBySource)
     .map(([source, count]) => `${source} ${count}`)
     .join(', ')
+  const perSecond = (count: number) => (count / (report.durationMs / 1000)).toFixed(0)
   const lines = [
     `| measure | value |`,
     `| --- | --- |`,
     `| duration | ${(report.durationMs / 1000).toFixed(1)} s |`,
-    `| acknowledged writes | ${report.writes} (errors ${report.writeErrors}, conflicts ${report.writeConflicts}) |`,
-    `| reads checked | ${report.reads} (${sources}; errors ${report.readErrors}) |`,
+    `| acknowledged writes | ${report.writes} (${perSecond(report.writes)}/s; errors ${report.writeErrors}, conflicts ${report.writeConflicts}) |`,
+    `| reads checked | ${report.reads} (${perSecond(report.reads)}/s; ${sources}; errors ${report.readErrors}) |`,
     `| stale reads (older than an acknowledged write) | ${report.staleReads} |`,
     `| worst staleness | ${report.worstStalenessMs.toFixed(1)} ms |`,
     `| p99 staleness | ${report.p99StalenessMs.toFixed(1)} ms |`,

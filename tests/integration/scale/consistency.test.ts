@@ -117,7 +117,7 @@ describe.runIf(hasRedis && hasPostgres)('consistency checker across three servic
       writer: (instances[0] as ServiceProcess).url,
       readers: [(isolated as ServiceProcess).url],
       ids: [21, 22, 23, 24, 25],
-      duration: '2500ms',
+      duration: '3s',
     })
     expect(report.ok).toBe(false)
     expect(report.violations).toBeGreaterThan(0)
