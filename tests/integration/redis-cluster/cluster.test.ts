@@ -6,13 +6,16 @@
  * and node-redis' `createClient` given that URL returns a `createCluster()` client, so the very
  * same test bodies run against the cluster (the node-redis way: one body, standalone and cluster).
  */
+import type * as nodeRedis from 'redis'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { createCache, type Cache } from '../../../src/cache/index.js'
 import { ClusterClient } from '../../../src/cache/stores/redis/cluster-client.js'
+import { hotpathAclRules } from '../../../src/cache/stores/redis/acl.js'
 import { keySlot } from '../../../src/cache/stores/redis/key-slot.js'
 import { createRedisConnection } from '../../../src/cache/stores/redis/redis-connection.js'
 import { redisStore, type RedisStore } from '../../../src/cache/stores/redis/index.js'
 import { createWriteBehind, type WriteBehind } from '../../../src/cache/strategies/write-behind.js'
+import type * as services from '../../helpers/services.js'
 import { hasRedis } from '../../helpers/services.js'
 import { startRedisCluster, type RedisClusterProcess } from '../../helpers/redis-cluster.js'
 import { storeSuite } from '../../unit/cache/store-suite.js'
@@ -21,12 +24,12 @@ import { MemoryRepository, type Row } from '../strategies/support/memory-reposit
 const PORTS = [7100, 7101, 7102] as const
 
 vi.mock('../../helpers/services.js', async (importOriginal) => {
-  const actual = await importOriginal<typeof import('../../helpers/services.js')>()
+  const actual = await importOriginal<typeof services>()
   return { ...actual, REDIS_URL: 'redis+cluster://127.0.0.1:7100,127.0.0.1:7101,127.0.0.1:7102' }
 })
 
 vi.mock('redis', async (importOriginal) => {
-  const actual = await importOriginal<typeof import('redis')>()
+  const actual = await importOriginal<typeof nodeRedis>()
   return {
     ...actual,
     createClient: (options?: { url?: string }) =>
@@ -116,7 +119,9 @@ describe.runIf(hasRedis)('cluster specifics', () => {
 
     await a.deleteMany(keys.filter((_, i) => i % 2 === 0))
     const c = instance()
-    expect(await c.getMany(keys)).toEqual(keys.map((key, i) => (i % 3 !== 0 && i % 2 !== 0 ? { key } : undefined)))
+    expect(await c.getMany(keys)).toEqual(
+      keys.map((key, i) => (i % 3 !== 0 && i % 2 !== 0 ? { key } : undefined)),
+    )
   })
 
   it('raw MGET / UNLINK through the cluster client are split by slot and reassembled in order', async () => {
@@ -124,8 +129,12 @@ describe.runIf(hasRedis)('cluster specifics', () => {
     await client.connect()
     try {
       const keys = Array.from({ length: 30 }, (_, i) => `${prefix}:raw:${i}`)
-      await Promise.all(keys.map((key, i) => (i % 4 === 0 ? undefined : client.sendCommand(['SET', key, `v${i}`]))))
-      expect(await client.sendCommand(['MGET', ...keys])).toEqual(keys.map((_, i) => (i % 4 === 0 ? null : `v${i}`)))
+      await Promise.all(
+        keys.map((key, i) => (i % 4 === 0 ? undefined : client.sendCommand(['SET', key, `v${i}`]))),
+      )
+      expect(await client.sendCommand(['MGET', ...keys])).toEqual(
+        keys.map((_, i) => (i % 4 === 0 ? null : `v${i}`)),
+      )
       expect(await client.sendCommand(['EXISTS', ...keys])).toBe(keys.filter((_, i) => i % 4 !== 0).length)
       expect(await client.sendCommand(['UNLINK', ...keys])).toBe(keys.filter((_, i) => i % 4 !== 0).length)
     } finally {
@@ -149,7 +158,8 @@ describe.runIf(hasRedis)('cluster specifics', () => {
     await untilValue(() => users(b).namespace('posts').get('9'), undefined)
     // The generation counter and every entry of the namespace and its children share one slot.
     const found: string[] = []
-    for (const port of PORTS) found.push(...lines((await cluster?.cli(port, 'KEYS', `${prefix}:*{users}*`)) ?? ''))
+    for (const port of PORTS)
+      found.push(...lines((await cluster?.cli(port, 'KEYS', `${prefix}:*{users}*`)) ?? ''))
     expect(found.some((key) => key.includes(':gen:'))).toBe(true)
     expect(found.filter((key) => key.includes(':k:')).length).toBeGreaterThanOrEqual(2)
     expect(new Set(found.map((key) => keySlot(key))).size).toBe(1)
@@ -194,7 +204,10 @@ describe.runIf(hasRedis)('write-behind on a cluster', () => {
   const prefix = `test:cluster-wb:${Date.now().toString(36)}`
   const open: WriteBehind<Row, number>[] = []
   let queues = 0
-  const queue = (repository: MemoryRepository, options: Parameters<typeof createWriteBehind<Row, number>>[1] = {}) => {
+  const queue = (
+    repository: MemoryRepository,
+    options: Parameters<typeof createWriteBehind<Row, number>>[1] = {},
+  ) => {
     const writes = createWriteBehind<Row, number>(repository, {
       url: CLUSTER_URL,
       prefix,
@@ -221,7 +234,7 @@ describe.runIf(hasRedis)('write-behind on a cluster', () => {
     expect(slots.size).toBe(1)
     const saved = await writes.write({ id: 1, name: 'lamp', version: 0 }, { baseVersion: 3 })
     expect(saved).toEqual({ id: 1, name: 'lamp', version: 4 })
-    expect((await writes.read(1))?.entity).toEqual(saved)
+    expect(await writes.read(1)).toEqual({ op: 'upsert', version: 4, entity: saved })
     expect(repository.rows.size).toBe(0)
     await writes.flush()
     expect(repository.rows.get(1)).toEqual({ id: 1, name: 'lamp', version: 4 })
@@ -259,7 +272,44 @@ describe.runIf(hasRedis)('write-behind on a cluster', () => {
     await writes.flush()
     expect(repository.rows.get(13)).toEqual({ id: 13, name: 'poison', version: 1 })
   })
+})
 
+describe.runIf(hasRedis)('a cluster as a minimal ACL user', () => {
+  it('the cache (many slots, namespaces, coherence) and write-behind work with only the listed commands', async () => {
+    const rules = hotpathAclRules({ keys: ['clacl:*', 'clwb:*'], channels: ['clacl:*'] })
+    for (const port of PORTS) {
+      expect(
+        (await cluster?.cli(port, 'ACL', 'SETUSER', 'hotpath', 'reset', 'on', '>pw', ...rules))?.trim(),
+      ).toBe('OK')
+    }
+    const url = `redis+cluster://hotpath:pw@${PORTS.map((port) => `127.0.0.1:${port}`).join(',')}`
+    const errors: unknown[] = []
+    const caches = [0, 1].map(() => {
+      const cache = createCache({ prefix: 'clacl', ttlJitter: 0, l2: redisStore({ url }) })
+      cache.on('error', (error) => errors.push(error))
+      return cache
+    })
+    const [a, b] = caches as [Cache, Cache]
+    const writes = createWriteBehind<Row, number>(new MemoryRepository(), { url, prefix: 'clwb', block: 50 })
+    writes.on('error', (error) => errors.push(error))
+    try {
+      await expect.poll(() => a.stats().l1Trusted && b.stats().l1Trusted).toBe(true)
+      const keys = Array.from({ length: 12 }, (_, i) => `k${i}`)
+      await a.setMany(keys.map((key) => ({ key, value: key })))
+      expect(await b.getMany(keys)).toEqual(keys)
+      await a.namespace('users').set('1', 'u1')
+      expect(await b.namespace('users').get('1')).toBe('u1')
+      await a.invalidateNamespace('users')
+      await untilValue(() => b.namespace('users').get('1'), undefined)
+      await writes.connect()
+      await writes.write({ id: 1, name: 'n', version: 0 })
+      await writes.flush()
+      expect(errors).toEqual([])
+    } finally {
+      await Promise.all(caches.map((cache) => cache.close()))
+      await writes.close()
+    }
+  })
 })
 
 function ownerPort(slot: number): number {

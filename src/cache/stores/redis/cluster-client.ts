@@ -147,12 +147,7 @@ export class ClusterClient {
       const result = this.#split<T>(name, args, split, commandOptions)
       if (result !== undefined) return result
     }
-    return this.cluster.sendCommand<T>(
-      routeKey ?? firstKeyOf(args),
-      READONLY.has(name),
-      args,
-      commandOptions,
-    )
+    return this.cluster.sendCommand<T>(routeKey ?? firstKeyOf(args), READONLY.has(name), args, commandOptions)
   }
 
   #split<T>(
@@ -194,14 +189,19 @@ export class ClusterClient {
 
   /** A client per master (connected), e.g. to SCAN every node. */
   async masterClients(): Promise<NodeClient[]> {
-    return Promise.all(this.cluster.masters.map((master) => this.cluster.nodeClient(master) as Promise<NodeClient>))
+    return Promise.all(
+      this.cluster.masters.map((master) => this.cluster.nodeClient(master) as Promise<NodeClient>),
+    )
   }
 
   /**
    * Another cluster client with the same options; standalone client options given here (such as
    * `disableOfflineQueue`) apply to every node connection.
    */
-  duplicate(overrides: Record<string, unknown> = {}, clusterOverrides: Record<string, unknown> = {}): ClusterClient {
+  duplicate(
+    overrides: Record<string, unknown> = {},
+    clusterOverrides: Record<string, unknown> = {},
+  ): ClusterClient {
     const defaults = { ...(this.cluster._options.defaults ?? {}), ...overrides }
     return new ClusterClient(this.cluster.duplicate({ ...clusterOverrides, defaults }))
   }

@@ -15,4 +15,6 @@ export type {
   ResolvedRedisConnectionOptions,
 } from './redis-connection.js'
 export { ClusterClient } from './cluster-client.js'
+export { DEFAULT_ACL_GROUPS, HOTPATH_REDIS_COMMANDS, hotpathAclRules } from './acl.js'
+export type { HotpathCommandGroup } from './acl.js'
 export { keySlot } from './key-slot.js'

@@ -214,7 +214,7 @@ export function createRedisConnection(
   }
   if (!resolved.target.cluster) {
     return createClient({
-      url: withoutCredentials(resolved),
+      url: standaloneUrl(resolved),
       ...auth,
       disableOfflineQueue: true,
       commandsQueueMaxLength: resolved.commandsQueueMaxLength,
@@ -236,13 +236,20 @@ export function createRedisConnection(
   return new ClusterClient(cluster as unknown as ConstructorParameters<typeof ClusterClient>[0])
 }
 
-/** node-redis lets the URL's credentials win over `username`/`password`; options win here. */
-function withoutCredentials(resolved: ResolvedRedisConnectionOptions): string {
-  if (resolved.username === resolved.target.username && resolved.password === resolved.target.password)
-    return resolved.url
-  const url = new URL(resolved.url)
-  url.username = ''
-  url.password = ''
+/**
+ * The URL given to node-redis: it lets the URL's credentials win over `username`/`password`
+ * (options win here), and it refuses `tls` with a `redis://` URL (the `tls` option turns TLS on).
+ */
+function standaloneUrl(resolved: ResolvedRedisConnectionOptions): string {
+  const sameAuth =
+    resolved.username === resolved.target.username && resolved.password === resolved.target.password
+  const upgrade = resolved.tls !== undefined && !resolved.target.tls
+  if (sameAuth && !upgrade) return resolved.url
+  const url = new URL(upgrade ? resolved.url.replace(/^redis:/i, 'rediss:') : resolved.url)
+  if (!sameAuth) {
+    url.username = ''
+    url.password = ''
+  }
   return url.toString()
 }
 
@@ -253,7 +260,8 @@ function withoutCredentials(resolved: ResolvedRedisConnectionOptions): string {
 export function toRedisConnection(client: unknown): RedisConnection | undefined {
   if (client instanceof ClusterClient) return client as unknown as RedisConnection
   if (isNodeRedisCluster(client)) return new ClusterClient(client) as unknown as RedisConnection
-  if (typeof client === 'object' && client !== null && 'sendCommand' in client) return client as RedisConnection
+  if (typeof client === 'object' && client !== null && 'sendCommand' in client)
+    return client as RedisConnection
   return undefined
 }
 

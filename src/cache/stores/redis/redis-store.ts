@@ -5,7 +5,12 @@ import { CircuitBreaker, type CircuitState } from '../../circuit-breaker.js'
 import type { Codec } from '../../codec/codec.js'
 import { jsonCodec } from '../../codec/json-codec.js'
 import { msgpackCodec } from '../../codec/msgpack-codec.js'
-import { DEFAULT_BREAKER_DURATION, DEFAULT_BREAKER_THRESHOLD, DEFAULT_L2_TIMEOUT, DEFAULT_LEASE_TTL } from '../../defaults.js'
+import {
+  DEFAULT_BREAKER_DURATION,
+  DEFAULT_BREAKER_THRESHOLD,
+  DEFAULT_L2_TIMEOUT,
+  DEFAULT_LEASE_TTL,
+} from '../../defaults.js'
 import {
   decodeStored,
   encodePayload,
@@ -88,7 +93,9 @@ export function resolveRedisStoreOptions(options: RedisStoreOptions = {}): Resol
     )
   }
   // A given client makes the URL irrelevant; a bad one is still reported when there is no client.
-  const connection = resolveRedisConnectionOptions(client === undefined ? options : { ...options, url: undefined })
+  const connection = resolveRedisConnectionOptions(
+    client === undefined ? options : { ...options, url: undefined },
+  )
   const threshold = options.breakerThreshold ?? DEFAULT_BREAKER_THRESHOLD
   if (!Number.isInteger(threshold) || threshold < 1)
     throw new InvalidOptionError('breakerThreshold', threshold, 'an integer >= 1')
