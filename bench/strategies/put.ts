@@ -5,10 +5,14 @@
  *
  *   npx tsx bench/strategies/put.ts [--duration 10] [--connections 50] [--backends sqlite,postgres] [--cache on|off]
  *
+ * Also reports the service process's CPU time per request (user + system, from /proc, counting the
+ * write-behind drain after the load): on a shared or loaded machine req/s mostly measures the
+ * neighbours, CPU per request much less so.
+ *
  * Needs Redis (REDIS_URL) for write-behind and the cache, and PostgreSQL (POSTGRES_URL, db
  * `postgres` reachable for CREATE DATABASE) for the PostgreSQL rows. Run it alone on the machine.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import fs from 'node:fs'
 import os from 'node:os'
@@ -41,6 +45,21 @@ const backends = values.backends.split(',') as ('sqlite' | 'postgres')[]
 // `--cache off`: the service's data and HTTP caches off, to see the strategies' own cost.
 const cacheEnv: Record<string, string> = values.cache === 'off' ? { CACHE: 'off', HTTP_CACHE: 'off' } : {}
 
+const CLOCK_TICKS = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100
+
+/** CPU time (user + system) of a process in µs, from /proc (Linux); undefined elsewhere. */
+function cpuMicros(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // Fields after the parenthesised command name: utime and stime are the 12th and 13th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return ((Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS) * 1e6
+  } catch {
+    return undefined
+  }
+}
+
 interface Row {
   backend: string
   strategy: 'through' | 'behind'
@@ -50,6 +69,7 @@ interface Row {
   errors: number
   maxLagMs?: number
   drainMs?: number
+  cpuPerRequestUs?: number
 }
 
 /** A fresh database with the hot set seeded; returns its URL and how to drop it. */
@@ -167,6 +187,7 @@ async function runOne(backend: 'sqlite' | 'postgres', strategy: 'through' | 'beh
       )
     }
     let counter = 0
+    const cpuBefore = cpuMicros(child.pid)
     const result = await autocannon({
       url: `http://127.0.0.1:${port}`,
       connections,
@@ -198,6 +219,11 @@ async function runOne(backend: 'sqlite' | 'postgres', strategy: 'through' | 'beh
         await new Promise((r) => setTimeout(r, 20))
       drainMs = Date.now() - started
     }
+    const cpuAfter = cpuMicros(child.pid)
+    const cpuPerRequestUs =
+      cpuBefore !== undefined && cpuAfter !== undefined && result.requests.total > 0
+        ? (cpuAfter - cpuBefore) / result.requests.total
+        : undefined
     return {
       backend,
       strategy,
@@ -206,6 +232,7 @@ async function runOne(backend: 'sqlite' | 'postgres', strategy: 'through' | 'beh
       non2xx: result.non2xx,
       errors: result.errors,
       ...(strategy === 'behind' ? { maxLagMs, drainMs } : {}),
+      ...(cpuPerRequestUs === undefined ? {} : { cpuPerRequestUs }),
     }
   } finally {
     sampling = false
@@ -228,8 +255,8 @@ for (const backend of backends) {
 const lines = [
   `PUT /items/:id, hot set of ${HOT_SET} ids, ${connections} connections, ${duration} s per case, service cache ${values.cache} (${os.cpus().length} CPUs)`,
   '',
-  '| database | strategy | req/s | p99 ms | non-2xx | errors | max flush lag ms | drain after ms | behind / through |',
-  '|---|---|---:|---:|---:|---:|---:|---:|---:|',
+  '| database | strategy | req/s | p99 ms | non-2xx | errors | max flush lag ms | drain after ms | behind / through | service CPU µs/req | CPU through / behind |',
+  '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|',
 ]
 for (const row of rows) {
   const through = rows.find((other) => other.backend === row.backend && other.strategy === 'through')
@@ -237,8 +264,12 @@ for (const row of rows) {
     row.strategy === 'behind' && through !== undefined && through.requestsPerSecond > 0
       ? `${(row.requestsPerSecond / through.requestsPerSecond).toFixed(2)}x`
       : ''
+  const cpuRatio =
+    row.strategy === 'behind' && row.cpuPerRequestUs !== undefined && through?.cpuPerRequestUs !== undefined
+      ? `${(through.cpuPerRequestUs / row.cpuPerRequestUs).toFixed(2)}x`
+      : ''
   lines.push(
-    `| ${row.backend} | write-${row.strategy} | ${row.requestsPerSecond.toFixed(0)} | ${row.p99} | ${row.non2xx} | ${row.errors} | ${row.maxLagMs ?? ''} | ${row.drainMs ?? ''} | ${ratio} |`,
+    `| ${row.backend} | write-${row.strategy} | ${row.requestsPerSecond.toFixed(0)} | ${row.p99} | ${row.non2xx} | ${row.errors} | ${row.maxLagMs ?? ''} | ${row.drainMs ?? ''} | ${ratio} | ${row.cpuPerRequestUs?.toFixed(0) ?? ''} | ${cpuRatio} |`,
   )
 }
 process.stdout.write(`${lines.join('\n')}\n`)
