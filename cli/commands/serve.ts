@@ -6,7 +6,11 @@ import { runPrimary } from '../../service/src/cluster/run-primary.js'
 import { superviseWorker, workerId } from '../../service/src/cluster/supervise-worker.js'
 import { resolveWorkers } from '../../service/src/cluster/workers-option.js'
 import { loadConfig, type ServiceConfig } from '../../service/src/config.js'
-import { createDatabase, type ServiceDatabase } from '../../service/src/db/create-database.js'
+import {
+  createDatabase,
+  type CreateDatabaseOptions,
+  type ServiceDatabase,
+} from '../../service/src/db/create-database.js'
 import { ItemsRepository } from '../../service/src/items/repository.js'
 import { seedDatabase } from '../../service/src/seed.js'
 import { UsersRepository } from '../../service/src/users/repository.js'
@@ -75,12 +79,18 @@ export function registerServeCommand(program: Command): void {
       if (cluster.isWorker) return serveWorker(config)
       const workers = resolveWorkers(flags.workers, process.env, config.database)
       if (workers.count > 1) return servePrimary(config, flags, workers.count)
-      const database = await createDatabase(config.database, databaseOptions(config))
+      // Migrations and the seed run without DB_STATEMENT_TIMEOUT (it is for requests); only then
+      // is the serving pool opened with it.
+      const setup = await createDatabase(config.database, setupDatabaseOptions(config))
+      let database = setup
       let app: Awaited<ReturnType<typeof buildApp>> | undefined
       try {
+        if (usesStatementTimeout(config)) {
+          database = await createDatabase(config.database, databaseOptions(config, false))
+        }
         const empty =
-          (await new ItemsRepository(database.db).count()) === 0 &&
-          (await new UsersRepository(database.db).count()) === 0
+          (await new ItemsRepository(setup.db).count()) === 0 &&
+          (await new UsersRepository(setup.db).count()) === 0
         app = await buildApp(config, {
           database,
           plugins: [writeStrategySetup({ strategy: writeStrategyFromEnv(process.env) })],
@@ -91,13 +101,15 @@ export function registerServeCommand(program: Command): void {
             { ...config.seed },
             'database is empty: seeding (set SEED_ITEMS/USERS/POSTS to change sizes)',
           )
-          const result = await seedDatabase(database, config.seed)
+          const result = await seedDatabase(setup, config.seed)
           app.log.info({ ...result }, 'seeded')
         }
+        if (setup !== database) await setup.close()
         await app.listen({ port: config.port, host: config.host })
       } catch (error) {
         await app?.close()
         await database.close()
+        await setup.close()
         throw error
       }
 
@@ -132,7 +144,8 @@ export function registerServeCommand(program: Command): void {
     })
 }
 
-function databaseOptions(config: ServiceConfig, migrate = true) {
+/** The serving pool: size and both limits from the configuration. */
+function databaseOptions(config: ServiceConfig, migrate = true): CreateDatabaseOptions {
   return {
     poolSize: config.dbPoolSize,
     acquireTimeout: config.dbPoolAcquireTimeout,
@@ -141,11 +154,20 @@ function databaseOptions(config: ServiceConfig, migrate = true) {
   }
 }
 
+/** Migrating and seeding: no statement timeout, which would cancel a long index build or COPY. */
+function setupDatabaseOptions(config: ServiceConfig): CreateDatabaseOptions {
+  return { ...databaseOptions(config), statementTimeout: undefined }
+}
+
+function usesStatementTimeout(config: ServiceConfig): boolean {
+  return config.database.dialect === 'postgres' && (config.dbStatementTimeout ?? 0) > 0
+}
+
 /** Migrate and seed once, here, before any worker opens the database; then fork the workers. */
 async function servePrimary(config: ServiceConfig, flags: ServeFlags, workers: number): Promise<void> {
   // The primary serves nothing; a Fastify logger keeps its lines in the workers' format.
   const log = Fastify({ logger: { level: config.logLevel } }).log.child({ role: 'primary' })
-  const database = await createDatabase(config.database, databaseOptions(config))
+  const database = await createDatabase(config.database, setupDatabaseOptions(config))
   try {
     const empty =
       (await new ItemsRepository(database.db).count()) === 0 &&

@@ -43,7 +43,13 @@ class Load {
   readonly #pool: Pool
 
   constructor(origin: string) {
-    this.#pool = new Pool(origin, { connections: CONNECTIONS, pipelining: 1 })
+    // A request that never gets an answer becomes a failure instead of holding the test.
+    this.#pool = new Pool(origin, {
+      connections: CONNECTIONS,
+      pipelining: 1,
+      headersTimeout: 15_000,
+      bodyTimeout: 15_000,
+    })
     this.#done = Promise.all(Array.from({ length: CONNECTIONS }, (_, user) => this.#user(user))).then(
       () => undefined,
     )
