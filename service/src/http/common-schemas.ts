@@ -18,14 +18,20 @@ export const PageSize = Type.Integer({ minimum: 1, maximum: MAX_PAGE_SIZE, defau
 export const NoQuery = Type.Object({}, { additionalProperties: false })
 
 /**
- * Text without NUL characters: PostgreSQL cannot store them (it would fail the query with a 500),
- * so they are rejected at the edge on both dialects.
+ * One character of valid text: not NUL, and not half of a UTF-16 surrogate pair unless its other
+ * half follows. PostgreSQL cannot store NUL (the query would fail with a 500), and a lone surrogate
+ * (JSON can carry `"\ud800"`) is not text at all: the drivers would store replacement bytes the
+ * client never sent. Both are rejected at the edge on both dialects. Works with and without the
+ * RegExp `u` flag.
  */
-export const AnyText = (maxLength: number) => Type.String({ maxLength, pattern: '^[^\\u0000]*$' })
+const TEXT_CHAR = '(?:[^\\u0000\\uD800-\\uDFFF]|[\\uD800-\\uDBFF][\\uDC00-\\uDFFF])'
 
-/** Non-blank text: at least one non-space character, and no NUL. */
+/** Text without NUL characters or lone surrogates (see `TEXT_CHAR`). */
+export const AnyText = (maxLength: number) => Type.String({ maxLength, pattern: `^${TEXT_CHAR}*$` })
+
+/** Non-blank text: at least one non-space character, and no NUL or lone surrogate. */
 export const Text = (maxLength: number) =>
-  Type.String({ minLength: 1, maxLength, pattern: '^(?=[\\s\\S]*\\S)[^\\u0000]*$' })
+  Type.String({ minLength: 1, maxLength, pattern: `^(?=[\\s\\S]*\\S)${TEXT_CHAR}*$` })
 
 /** Fields of every paged answer. */
 export const PageInfo = {

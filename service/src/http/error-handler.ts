@@ -13,6 +13,23 @@ const FASTIFY_CODES: Readonly<Record<string, { code: string; message?: string }>
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: 'E_BAD_CONTENT_LENGTH' },
 }
 
+/**
+ * Errors Fastify answers itself before any route or hook runs (an undecodable path, a path
+ * parameter longer than the router's 100-character limit): `frameworkErrors` for the Fastify
+ * factory, so they too get the service's `{ error: { code, message } }` body.
+ */
+export function frameworkErrors(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  const tooLong = error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+  void reply.code(tooLong ? 414 : (error.statusCode ?? 400)).send({
+    error: {
+      code: tooLong ? 'E_URL_TOO_LONG' : error.code === 'FST_ERR_BAD_URL' ? 'E_BAD_URL' : 'E_BAD_REQUEST',
+      message: tooLong
+        ? 'A path parameter is longer than 100 characters.'
+        : 'The request path is not a valid URL (bad percent-encoding).',
+    },
+  })
+}
+
 const PARTS: Readonly<Record<string, string>> = {
   body: 'body',
   querystring: 'query parameter',
