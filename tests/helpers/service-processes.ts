@@ -79,6 +79,19 @@ export interface ServiceProcess {
   stop(): Promise<void>
 }
 
+/** Children still running; killed if this process exits without stopping them (a crashed test run). */
+const live = new Set<ChildProcess>()
+let exitHookInstalled = false
+function track(child: ChildProcess): void {
+  live.add(child)
+  child.once('exit', () => live.delete(child))
+  if (exitHookInstalled) return
+  exitHookInstalled = true
+  process.once('exit', () => {
+    for (const running of live) running.kill('SIGKILL')
+  })
+}
+
 /** Start one instance and wait until it listens. */
 export function startServiceProcess(
   options: ServiceProcessOptions,
@@ -106,6 +119,7 @@ export function startServiceProcess(
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   })
+  track(child)
   let output = ''
   const append = (chunk: string) => {
     output += chunk
