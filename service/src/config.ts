@@ -2,6 +2,7 @@
  * Configuration of the reference service: environment variables, overridden by CLI flags, validated
  * once at start into a frozen object. A bad value throws a {@link ConfigError} naming the variable.
  */
+import { parseRedisUrl } from '../../src/cache/stores/redis/redis-url.js'
 import { parseDuration } from '../../src/util/duration.js'
 import { ConfigError } from './errors.js'
 import { DEFAULT_RATE_LIMIT, parseRateLimit, type RateLimitBudget } from './rate-limit/rate-limit-config.js'
@@ -358,14 +359,13 @@ function host({ value: raw, name }: Raw, fallback: string): string {
 
 function redisUrl({ value: raw, name }: Raw): string | undefined {
   if (raw === undefined) return undefined
-  let ok = false
-  try {
-    const parsed = new URL(raw)
-    ok = parsed.protocol === 'redis:' || parsed.protocol === 'rediss:'
-  } catch {
-    ok = false
+  if (parseRedisUrl(raw) === undefined) {
+    throw new ConfigError(
+      name,
+      raw,
+      'a redis://host:port or rediss://host:port URL, or a cluster: redis+cluster://host:port,host:port',
+    )
   }
-  if (!ok) throw new ConfigError(name, raw, 'a redis://host:port or rediss://host:port URL')
   return raw
 }
 

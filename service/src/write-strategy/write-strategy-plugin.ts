@@ -1,6 +1,6 @@
-import { createClient } from 'redis'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { HotpathError } from '../../../src/errors.js'
+import { createRedisConnection } from '../../../src/cache/stores/redis/redis-connection.js'
 import type { StrategyRedisClient } from '../../../src/cache/strategies/redis-commands.js'
 import {
   createWriteBehind,
@@ -79,10 +79,10 @@ export function writeStrategySetup(options: WriteStrategySetupOptions = {}): Ser
   return async (app) => {
     if ((options.strategy ?? DEFAULT_WRITE_STRATEGY) !== 'behind') return
     const { config, database, repositories, cache } = app.service
-    const client = createClient({
+    // One way to open Redis for the library and the service: a standalone server, TLS, ACL user or
+    // a cluster (redis+cluster://), no offline queue, capped reconnects.
+    const client = createRedisConnection({
       url: options.redisUrl ?? config.redisUrl ?? 'redis://127.0.0.1:6379',
-      disableOfflineQueue: true,
-      socket: { reconnectStrategy: (retries: number) => Math.min(50 * 2 ** Math.min(retries, 10), 1_000) },
     })
     client.on('error', (error: unknown) => app.log.warn({ err: error }, 'write-behind redis connection'))
     await client.connect()
