@@ -5,7 +5,7 @@
  * growth above the thresholds.
  *
  *   npx tsx bench/reliability/soak.ts                          # 10 minutes, SQLite + private Redis
- *   npx tsx bench/reliability/soak.ts --duration 30s           # a quick check
+ *   npx tsx bench/reliability/soak.ts --duration 30s --warmup 5s   # a quick check
  *   npx tsx bench/reliability/soak.ts --duration 30m --database postgres --max-heap-slope 1
  *
  * Thresholds are MiB per minute (`--max-heap-slope`, default 2; `--max-rss-slope`, default 8).
@@ -23,6 +23,7 @@ const MIB = 2 ** 20
 const { values: flags } = parseArgs({
   options: {
     duration: { type: 'string', default: '10m' },
+    warmup: { type: 'string', default: '30s' },
     database: { type: 'string', default: 'sqlite' },
     connections: { type: 'string', default: '16' },
     items: { type: 'string', default: '10000' },
@@ -52,6 +53,7 @@ if (flags.database !== 'sqlite' && flags.database !== 'postgres') {
 }
 const result = await runSoak({
   durationMs: parseDuration(flags.duration, 'duration'),
+  warmupMs: parseDuration(flags.warmup, 'warmup'),
   sampleEveryMs: parseDuration(flags['sample-every'], 'sample-every'),
   database: flags.database,
   connections: positive(flags.connections, 'connections'),

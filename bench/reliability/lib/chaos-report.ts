@@ -23,6 +23,9 @@ export function chaosVerdict(result: ChaosResult): ChaosVerdict {
       failures.push(`${fault.name}: ${fault.failedReadsDatabaseUp} reads failed while the database was up`)
     }
     if (fault.recoveryMs === null) failures.push(`${fault.name}: no window back to baseline within the gap`)
+    if (!fault.observed.recovered) {
+      failures.push(`${fault.name}: the service never trusted its L1 with the breaker closed again`)
+    }
   }
   if (result.writes.lost.length > 0) {
     failures.push(`${result.writes.lost.length} acknowledged writes are not in the database`)
@@ -59,6 +62,9 @@ export function formatChaos(result: ChaosResult): string {
       fault.observed.l1Untrusted ? 'L1 untrusted' : '',
       fault.observed.breakerOpened ? 'breaker open' : '',
       fault.observed.l2Errors > 0 ? `${fault.observed.l2Errors} L2 errors` : '',
+      fault.observed.recoveredAfterMs === null
+        ? 'NOT BACK'
+        : `back after ${Math.round(fault.observed.recoveredAfterMs)} ms`,
     ]
       .filter(Boolean)
       .join(', ') || '-',

@@ -116,7 +116,12 @@ export interface FaultObservation {
   readonly l2Errors: number
   /** After healing, the service was seen trusting its L1 again with the breaker closed. */
   readonly recovered: boolean
+  /** ms from healing until the service was first seen so; null when it never was. */
+  readonly recoveredAfterMs: number | null
 }
+
+/** A fault whose service has not recovered by the end of its gap gets this much longer. */
+const RECOVERY_DEADLINE_MS = 15_000
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
@@ -209,9 +214,9 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosResult>
       for (const fault of faults) {
         const inject = injector(fault, redis, proxy, postgres)
         const before = await state(service)
-        const watch = watchState(service)
         log(`${fault}: inject`)
         const injectedAt = load.now()
+        const watch = watchState(service, load.now)
         await inject.start()
         await sleep(settings.faultMs)
         await inject.heal()
@@ -219,12 +224,16 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosResult>
         watch.healed()
         log(`${fault}: healed after ${Math.round(healedAt - injectedAt)} ms`)
         await sleep(settings.gapMs)
+        // The next fault waits until the service is back (or a deadline), so faults never stack.
+        const deadline = Date.now() + RECOVERY_DEADLINE_MS
+        while (!watch.seen.recovered && Date.now() < deadline) await sleep(100)
         const seen = await watch.stop()
         observations.push({
           l1Untrusted: seen.l1Untrusted,
           breakerOpened: seen.breakerOpened,
           l2Errors: Math.max(0, seen.l2Errors - (before?.cache?.l2Errors ?? 0)),
           recovered: seen.recovered,
+          recoveredAfterMs: seen.recoveredAt === null ? null : Math.max(0, seen.recoveredAt - healedAt),
         })
         spans.push({ name: fault, injectedAt, healedAt, databaseDown: fault === 'postgres-restart' })
       }
@@ -312,8 +321,21 @@ async function state(service: SpawnedTarget): Promise<ServiceState | undefined> 
 }
 
 /** Poll the service's state while a fault is on and after: did it notice, did it come back? */
-function watchState(service: SpawnedTarget): { healed(): void; stop(): Promise<FaultObservation> } {
-  const seen = { l1Untrusted: false, breakerOpened: false, l2Errors: 0, recovered: false }
+function watchState(
+  service: SpawnedTarget,
+  now: () => number,
+): {
+  readonly seen: Readonly<WatchedState>
+  healed(): void
+  stop(): Promise<WatchedState>
+} {
+  const seen: WatchedState = {
+    l1Untrusted: false,
+    breakerOpened: false,
+    l2Errors: 0,
+    recovered: false,
+    recoveredAt: null,
+  }
   let running = true
   let healed = false
   const loop = (async () => {
@@ -325,12 +347,16 @@ function watchState(service: SpawnedTarget): { healed(): void; stop(): Promise<F
         if (!l1Trusted) seen.l1Untrusted = true
         if (l2Circuit !== 'closed') seen.breakerOpened = true
         seen.l2Errors = Math.max(seen.l2Errors, l2Errors)
-        if (afterHeal && l1Trusted && l2Circuit === 'closed') seen.recovered = true
+        if (afterHeal && !seen.recovered && l1Trusted && l2Circuit === 'closed') {
+          seen.recovered = true
+          seen.recoveredAt = now()
+        }
       }
-      await sleep(100)
+      await sleep(50)
     }
   })()
   return {
+    seen,
     healed() {
       healed = true
     },
@@ -340,6 +366,14 @@ function watchState(service: SpawnedTarget): { healed(): void; stop(): Promise<F
       return seen
     },
   }
+}
+
+interface WatchedState {
+  l1Untrusted: boolean
+  breakerOpened: boolean
+  l2Errors: number
+  recovered: boolean
+  recoveredAt: number | null
 }
 
 async function untilTrusted(service: SpawnedTarget): Promise<void> {

@@ -22,7 +22,7 @@ export function formatSoak(result: SoakResult): string {
   const s = result.settings
   const r = result.requests
   return [
-    `soak: ${s.database}, ${s.connections} connections, ${s.items} items, mix ${JSON.stringify(s.mix)}, ${(s.durationMs / 1000).toFixed(0)} s, sample every ${s.sampleEveryMs} ms${s.gc ? ' (heap after a full GC)' : ''}`,
+    `soak: ${s.database}, ${s.connections} connections, ${s.items} items, mix ${JSON.stringify(s.mix)}, ${(s.durationMs / 1000).toFixed(0)} s after ${(s.warmupMs / 1000).toFixed(0)} s of warm-up, sample every ${s.sampleEveryMs} ms${s.gc ? ' (heap after a full GC)' : ''}`,
     `requests: ${r.reads} reads (${r.failedReads} failed), ${r.writes} writes (${r.failedWrites} failed)`,
     `samples: ${result.samples.length}; medians of the first and last thirds, slope over the last two thirds`,
     verdictLine(s.gc ? 'heap after GC' : 'heap used', result.heap),

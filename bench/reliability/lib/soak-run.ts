@@ -9,6 +9,7 @@ import { rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { performance } from 'node:perf_hooks'
 import { Pool, request } from 'undici'
 import { spawnTarget, type SpawnedTarget } from '../../lib/spawn-target.js'
 import { DEFAULT_MIX, readPaths, startLoad, type TrafficMix } from './chaos-load.js'
@@ -28,6 +29,8 @@ export const DEFAULT_MAX_RSS_SLOPE = 8 * MIB
 export interface SoakOptions {
   /** Measured duration (after priming). @default 600000 (10 min) */
   durationMs?: number
+  /** Load after priming and before sampling (JIT, pools, first writes of each item). @default 30000 */
+  warmupMs?: number
   /** @default 1000 */
   sampleEveryMs?: number
   /** @default 'sqlite' */
@@ -65,6 +68,7 @@ export interface MemorySample {
 export interface SoakResult {
   readonly settings: {
     readonly durationMs: number
+    readonly warmupMs: number
     readonly sampleEveryMs: number
     readonly database: 'sqlite' | 'postgres'
     readonly connections: number
@@ -86,6 +90,7 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 export async function runSoak(options: SoakOptions = {}): Promise<SoakResult> {
   const settings = {
     durationMs: options.durationMs ?? 600_000,
+    warmupMs: options.warmupMs ?? 30_000,
     sampleEveryMs: options.sampleEveryMs ?? 1_000,
     database: options.database ?? 'sqlite',
     connections: options.connections ?? 16,
@@ -132,16 +137,19 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakResult> {
     log(`service ${service.url} (pid ${service.pid}), ${settings.database}, redis ${redis.url}`)
 
     await prime(service.url, readPaths(settings.items), settings.connections)
-    log(`primed ${settings.items} items, lists and searches; soaking for ${settings.durationMs} ms`)
+    log(`primed ${settings.items} items, lists and searches; warm-up ${settings.warmupMs} ms`)
     const load = startLoad({
       origin: service.url,
       items: settings.items,
       connections: settings.connections,
       mix: settings.mix,
       keepRecords: false,
+      epoch: performance.now() + settings.warmupMs,
     })
     const samples: MemorySample[] = []
     try {
+      await sleep(settings.warmupMs)
+      log(`soaking for ${settings.durationMs} ms`)
       let next = 0
       while (load.now() < settings.durationMs) {
         const state = await sample(service, settings.gc)

@@ -20,8 +20,8 @@ describe.runIf(hasRedis)('chaos under load (short form)', () => {
       connections: 8,
       warmupMs: 1_000,
       baselineMs: 1_500,
-      faultMs: 1_500,
-      gapMs: 3_000,
+      faultMs: 1_200,
+      gapMs: 2_500,
       redisPort: 7340,
     })
     const report = formatChaos(result)
