@@ -33,12 +33,15 @@ function pendingRead(pending: PendingWrite<Item>): ItemRead {
     : { value: pending.entity, source: 'pending', etag: itemEtag(pending.entity) }
 }
 
-/** A cache update after a committed write failed: logged, retried by the service cache, never a 500. */
-/** After a write: write-through refreshes the entry and the lists, write-behind the entry only (see above). */
+/**
+ * The cache update after a write: write-through refreshes the entry and the lists; write-behind
+ * leaves both to the flusher (see {@link registerItemsRoutes}).
+ */
 function written(cache: ServiceCache, behind: boolean, item: Item): () => Promise<void> {
   return behind ? () => cache.itemQueued() : () => cache.itemWritten(item)
 }
 
+/** A cache update after a committed write failed: logged, retried by the service cache, never a 500. */
 function cacheFailed(request: FastifyRequest): (error: unknown) => void {
   return (error) => request.log.warn({ err: error }, 'cache update after a committed write failed; retrying')
 }
