@@ -1,3 +1,4 @@
+import { createSentinel } from 'redis'
 import { describe, expect, it } from 'vitest'
 import { HOTPATH_REDIS_COMMANDS, hotpathAclRules } from '../../../src/cache/stores/redis/acl.js'
 import { firstKeyOf } from '../../../src/cache/stores/redis/cluster-client.js'
@@ -50,6 +51,11 @@ describe('Redis URLs', () => {
     expect(() => resolveRedisConnectionOptions({ url: 'http://x' })).toThrow(/redis\+cluster:\/\//)
     expect(() => redisStore({ url: 'memcached://x' })).toThrow(InvalidOptionError)
     expect(() => resolveRedisConnectionOptions({ cluster: { rootNodes: [] } })).toThrow(/cluster.rootNodes/)
+  })
+
+  it('refuses a node-redis Sentinel client (another command interface) instead of misusing it', () => {
+    const sentinel = createSentinel({ name: 'mymaster', sentinelRootNodes: [{ host: '127.0.0.1', port: 1 }] })
+    expect(() => redisStore({ client: sentinel })).toThrow(InvalidOptionError)
   })
 
   it('a cluster comes from the URL or the cluster option; options override URL credentials', () => {

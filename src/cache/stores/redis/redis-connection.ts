@@ -194,11 +194,14 @@ function standaloneUrl(resolved: ResolvedRedisConnectionOptions): string {
 
 /**
  * Accept a client given by the user: a node-redis standalone client as is, a `RedisCluster`
- * (from `createCluster`) wrapped in a {@link ClusterClient}. Undefined when it is neither.
+ * (from `createCluster`) wrapped in a {@link ClusterClient}. Undefined when it is neither (a
+ * `createSentinel()` client included).
  */
 export function toRedisConnection(client: unknown): RedisConnection | undefined {
   if (client instanceof ClusterClient) return client as unknown as RedisConnection
   if (isNodeRedisCluster(client)) return new ClusterClient(client) as unknown as RedisConnection
+  // node-redis' RedisSentinel has another sendCommand signature and no duplicate() (docs/redis.md).
+  if (typeof client === 'object' && client !== null && 'getMasterNode' in client) return undefined
   if (typeof client === 'object' && client !== null && 'sendCommand' in client)
     return client as RedisConnection
   return undefined
