@@ -80,13 +80,16 @@ describe.runIf(hasNginx)('nginx in front of Hotpath (deploy/nginx)', () => {
 
   beforeAll(async () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hotpath-nginx-'))
-    // Static build output stand-in: one hashed file with its precompressed variant, one unhashed.
-    const assets = path.join(tmp, 'assets')
-    fs.mkdirSync(assets)
+    // Static build output stand-ins (as Hotpath's asset build writes them): hashed files with a
+    // precompressed variant and an unhashed manifest, for the app (/static/) and the dashboard.
     const script = `console.log(${JSON.stringify('hotpath '.repeat(200))})\n`
-    fs.writeFileSync(path.join(assets, 'app.0123abcd.js'), script)
-    fs.writeFileSync(path.join(assets, 'app.0123abcd.js.gz'), zlib.gzipSync(script))
-    fs.writeFileSync(path.join(assets, 'manifest.json'), JSON.stringify({ 'app.js': 'app.0123abcd.js' }))
+    const assets = { app: path.join(tmp, 'app'), dashboard: path.join(tmp, 'dashboard') }
+    for (const dir of Object.values(assets)) {
+      fs.mkdirSync(dir)
+      fs.writeFileSync(path.join(dir, 'app.0123abcd.js'), script)
+      fs.writeFileSync(path.join(dir, 'app.0123abcd.js.gz'), zlib.gzipSync(script))
+      fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify({ 'app.js': 'app.0123abcd.js' }))
+    }
 
     database = await createDatabase(
       { dialect: 'sqlite', filename: path.join(tmp, 'service.db') },
@@ -141,7 +144,8 @@ describe.runIf(hasNginx)('nginx in front of Hotpath (deploy/nginx)', () => {
       const port = PORT_RANGE.first + Math.floor(Math.random() * (PORT_RANGE.last - PORT_RANGE.first + 1))
       let conf = adapt(shipped, 'listen 80;', `listen 127.0.0.1:${port};`)
       conf = adapt(conf, 'server 127.0.0.1:3000 ', `server 127.0.0.1:${upstream} `)
-      conf = adapt(conf, 'alias /srv/hotpath/dist/assets/;', `alias ${assets}/;`)
+      conf = adapt(conf, 'alias /srv/hotpath/dist/assets/app/;', `alias ${assets.app}/;`)
+      conf = adapt(conf, 'alias /srv/hotpath/dist/assets/dashboard/;', `alias ${assets.dashboard}/;`)
       conf = adapt(conf, 'proxy_cache_path /var/cache/nginx/hotpath ', `proxy_cache_path ${tmp}/cache `)
       fs.writeFileSync(path.join(tmp, 'hotpath.conf'), conf)
       nginxLog = ''
@@ -155,7 +159,7 @@ describe.runIf(hasNginx)('nginx in front of Hotpath (deploy/nginx)', () => {
       const outcome = await until('nginx to listen', async () => {
         // Exits at once when the port is taken or the configuration is refused.
         if (child.exitCode !== null || child.signalCode !== null) return 'exited' as const
-        const response = await request(`${base}/assets/manifest.json`, {
+        const response = await request(`${base}/static/manifest.json`, {
           dispatcher: agent,
           headersTimeout: 1_000,
           bodyTimeout: 1_000,
@@ -185,24 +189,27 @@ describe.runIf(hasNginx)('nginx in front of Hotpath (deploy/nginx)', () => {
 
   it('serves hashed static files itself, immutable, precompressed, without reaching the service', async () => {
     const before = seen.urls.length
-    const plain = await get('/assets/app.0123abcd.js')
-    expect(plain.status).toBe(200)
-    expect(plain.text).toContain('hotpath hotpath')
-    expect(plain.headers['cache-control']).toBe('public, max-age=31536000, immutable')
-    expect(plain.headers['content-type']).toMatch(/javascript/)
+    for (const prefix of ['/static/', '/_hotpath/assets/']) {
+      const plain = await get(`${prefix}app.0123abcd.js`)
+      expect(plain.status).toBe(200)
+      expect(plain.text).toContain('hotpath hotpath')
+      expect(plain.headers['cache-control']).toBe('public, max-age=31536000, immutable')
+      expect(plain.headers['content-type']).toMatch(/javascript/)
 
-    const gzip = await get('/assets/app.0123abcd.js', { 'accept-encoding': 'gzip' })
-    expect(gzip.headers['content-encoding']).toBe('gzip')
-    expect(gzip.headers.vary).toMatch(/accept-encoding/i)
-    expect(zlib.gunzipSync(gzip.body).toString()).toBe(plain.text)
+      const gzip = await get(`${prefix}app.0123abcd.js`, { 'accept-encoding': 'gzip' })
+      expect(gzip.headers['content-encoding']).toBe('gzip')
+      expect(gzip.headers.vary).toMatch(/accept-encoding/i)
+      expect(gzip.headers['cache-control']).toBe('public, max-age=31536000, immutable')
+      expect(zlib.gunzipSync(gzip.body).toString()).toBe(plain.text)
 
-    // Unhashed names are revalidated: no-cache with a validator, 304 on If-None-Match.
-    const manifest = await get('/assets/manifest.json')
-    expect(manifest.headers['cache-control']).toBe('no-cache')
-    const etag = String(manifest.headers.etag)
-    expect((await get('/assets/manifest.json', { 'if-none-match': etag })).status).toBe(304)
-    expect((await get('/assets/missing.0123abcd.js')).status).toBe(404)
-
+      // Unhashed names are revalidated: no-cache with a validator, 304 on If-None-Match.
+      const manifest = await get(`${prefix}manifest.json`)
+      expect(manifest.status).toBe(200)
+      expect(manifest.headers['cache-control']).toBe('no-cache')
+      const etag = String(manifest.headers.etag)
+      expect((await get(`${prefix}manifest.json`, { 'if-none-match': etag })).status).toBe(304)
+      expect((await get(`${prefix}missing.0123abcd.js`)).status).toBe(404)
+    }
     expect(seen.urls.length).toBe(before)
   })
 
