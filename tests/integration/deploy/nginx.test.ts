@@ -301,6 +301,17 @@ describe.runIf(hasNginx)('nginx in front of Hotpath (deploy/nginx)', () => {
     expect(countOf('/static-data')).toBe(2)
   })
 
+  it('proxies exports through the streaming location (no shared cache)', async () => {
+    for (let round = 0; round < 2; round++) {
+      const csv = await get('/export/items.csv')
+      expect(csv.status).toBe(200)
+      expect(csv.headers['content-type']).toMatch(/text\/csv/)
+      expect(csv.text.trim().split('\n')).toHaveLength(21)
+      expect(csv.headers['x-cache-status']).toBeUndefined()
+    }
+    expect(countOf('/export/items.csv')).toBe(2)
+  })
+
   it('keeps /metrics off the public edge', async () => {
     const before = countOf('/metrics')
     expect((await get('/metrics')).status).toBe(403)
