@@ -99,6 +99,7 @@ export async function buildApp(config: ServiceConfig, options: BuildAppOptions =
             prefix: config.cache.prefix,
             ttl: config.cache.ttl,
             grace: config.cache.grace,
+            l1MaxBytes: config.cache.l1MaxBytes,
             reads: config.cache.enabled,
             responseTags: config.httpCache,
           })

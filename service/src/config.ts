@@ -22,6 +22,8 @@ export const DEFAULT_CACHE = true
 export const DEFAULT_CACHE_PREFIX = 'hp'
 export const DEFAULT_CACHE_TTL = 60_000
 export const DEFAULT_CACHE_GRACE = 10_000
+/** Byte budget of the in-process L1 of the data and response caches (`CACHE_L1_MAX_BYTES`). */
+export const DEFAULT_CACHE_L1_MAX_BYTES = 64 * 1024 * 1024
 /**
  * Server-side HTTP response cache (validators, 304/412 and Cache-Control are always on). Stored
  * responses are dated from the request start, so a read racing a write is purged by the write.
@@ -105,6 +107,8 @@ export interface CacheConfig {
   readonly prefix: string
   readonly ttl: number
   readonly grace: number
+  /** `CACHE_L1_MAX_BYTES`: L1 byte budget (entries larger than 1 MiB, or the budget, stay out of L1). */
+  readonly l1MaxBytes: number
 }
 
 /** How much Server-Timing the service sends (`SERVER_TIMING`). */
@@ -228,6 +232,7 @@ function features(
       prefix: cachePrefix(pick(undefined, 'CACHE_PREFIX'), DEFAULT_CACHE_PREFIX),
       ttl: duration(pick(undefined, 'CACHE_TTL'), DEFAULT_CACHE_TTL, 1),
       grace: duration(pick(undefined, 'CACHE_GRACE'), DEFAULT_CACHE_GRACE, 0),
+      l1MaxBytes: byteSize(pick(undefined, 'CACHE_L1_MAX_BYTES'), DEFAULT_CACHE_L1_MAX_BYTES),
     }),
     httpCache,
     fastLane,
