@@ -17,6 +17,12 @@ import { redisStore, type RedisStore } from '../../../src/cache/stores/redis/ind
 import { createWriteBehind, type WriteBehind } from '../../../src/cache/strategies/write-behind.js'
 import type * as services from '../../helpers/services.js'
 import { hasRedis } from '../../helpers/services.js'
+import { buildApp } from '../../../service/src/app.js'
+import { loadConfig } from '../../../service/src/config.js'
+import type { ServiceApp } from '../../../service/src/context.js'
+import type { Item } from '../../../service/src/items/schemas.js'
+import { writeStrategySetup } from '../../../service/src/write-strategy/write-strategy-plugin.js'
+import { createTestDatabase, seedItems, type TestDatabase } from '../strategies/support/databases.js'
 import { startRedisCluster, type RedisClusterProcess } from '../../helpers/redis-cluster.js'
 import { storeSuite } from '../../unit/cache/store-suite.js'
 import { MemoryRepository, type Row } from '../strategies/support/memory-repository.js'
@@ -308,6 +314,71 @@ describe.runIf(hasRedis)('a cluster as a minimal ACL user', () => {
     } finally {
       await Promise.all(caches.map((cache) => cache.close()))
       await writes.close()
+    }
+  })
+})
+
+describe.runIf(hasRedis)('the reference service with REDIS_URL=redis+cluster://', () => {
+  it('two instances share the cached reads and the write-behind queue through the cluster', async () => {
+    const target: TestDatabase = await createTestDatabase('sqlite')
+    const database = await target.open()
+    await seedItems(database, 5)
+    const apps: ServiceApp[] = []
+    const queues: WriteBehind<Item, number>[] = []
+    try {
+      for (let i = 0; i < 2; i++) {
+        const config = loadConfig({
+          DATABASE_URL: target.url,
+          REDIS_URL: CLUSTER_URL,
+          CACHE_PREFIX: `svc${Date.now().toString(36)}`,
+          LOG_LEVEL: 'silent',
+          HTTP_CACHE: 'off',
+        })
+        apps.push(
+          await buildApp(config, {
+            database,
+            plugins: [
+              writeStrategySetup({
+                strategy: 'behind',
+                prefix: 'test:cluster-svc',
+                writeBehind: { block: 50, retryDelay: 10, drainTimeout: 10_000 },
+                onReady: (queue) => queues.push(queue),
+              }),
+            ],
+          }),
+        )
+      }
+      const [a, b] = apps as [ServiceApp, ServiceApp]
+      expect((await b.inject({ method: 'GET', url: '/items/1' })).json()).toMatchObject({ id: 1, version: 1 })
+      const put = await a.inject({
+        method: 'PUT',
+        url: '/items/1',
+        payload: { name: 'renamed', category: 'c', price: 5, description: 'd' },
+      })
+      expect(put.statusCode).toBe(200)
+      await expect
+        .poll(async () => (await b.inject({ method: 'GET', url: '/items/1' })).json().name)
+        .toBe('renamed')
+      const created = await b.inject({
+        method: 'POST',
+        url: '/items',
+        payload: { name: 'new', category: 'c', price: 1, description: 'd' },
+      })
+      expect(created.statusCode).toBe(201)
+      const id = created.json().id as number
+      expect(id).toBeGreaterThan(5)
+      for (const queue of queues) await queue.flush()
+      const row = await database.db
+        .selectFrom('items')
+        .select(['name'])
+        .where('id', '=', id)
+        .executeTakeFirst()
+      expect(row?.name).toBe('new')
+      expect((await a.inject({ method: 'GET', url: `/items/${id}` })).json()).toMatchObject({ name: 'new' })
+    } finally {
+      for (const app of apps) await app.close()
+      await database.close()
+      await target.drop()
     }
   })
 })
