@@ -77,7 +77,13 @@ export function registerServeCommand(program: Command): void {
     .action(async (flags: ServeFlags) => {
       const config = loadConfig(process.env, flags)
       if (cluster.isWorker) return serveWorker(config)
-      const workers = resolveWorkers(flags.workers, process.env, config.database)
+      const workers = resolveWorkers(
+        flags.workers,
+        process.env,
+        config.database,
+        undefined,
+        (config.cache.enabled || config.httpCache) && config.redisUrl === undefined,
+      )
       if (workers.count > 1) return servePrimary(config, flags, workers.count)
       // Migrations and the seed run without DB_STATEMENT_TIMEOUT (it is for requests); only then
       // is the serving pool opened with it.

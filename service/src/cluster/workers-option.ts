@@ -21,7 +21,9 @@ export interface WorkersChoice {
 /**
  * Resolve `--workers` (wins) or `WORKERS` into a count. `1` means today's single process, no
  * primary. An in-memory SQLite database lives inside one process, so `auto` falls back to one
- * worker there and an explicit count above one is an error.
+ * worker there and an explicit count above one is an error. With `incoherentCache` (the data
+ * cache is on and there is no Redis to keep workers' memory caches coherent) `auto` falls back to
+ * one process too.
  *
  * @example
  * resolveWorkers('2', {}, { dialect: 'sqlite', filename: 'data/hotpath.db' }).count // 2
@@ -33,6 +35,7 @@ export function resolveWorkers(
   env: Readonly<Record<string, string | undefined>>,
   database: DatabaseTarget,
   cores: number = os.availableParallelism(),
+  incoherentCache = false,
 ): WorkersChoice {
   const fromEnv = env.WORKERS === '' ? undefined : env.WORKERS
   const name = flag !== undefined ? '--workers' : 'WORKERS'
@@ -56,6 +59,15 @@ export function resolveWorkers(
       )
     }
     return { count: 1, note: 'in-memory SQLite database: one process instead of one worker per core' }
+  }
+  if (incoherentCache && count > 1 && raw === WORKERS_AUTO) {
+    // Each worker would keep its own memory cache with no bus between them: a write through one
+    // leaves the others serving their copy until it expires. `auto` must not trade correctness
+    // for throughput behind the user's back; an explicit count is honoured (with a warning).
+    return {
+      count: 1,
+      note: "data cache on without REDIS_URL: one process instead of one worker per core (workers' memory caches would not see each other's writes); set REDIS_URL or CACHE=off to scale out, or pass --workers N explicitly",
+    }
   }
   return { count, note: undefined }
 }

@@ -239,6 +239,11 @@ describe('worker count and restart back-off', () => {
     expect(resolveWorkers(undefined, {}, memory, 4)).toMatchObject({ count: 1 })
     expect(resolveWorkers(undefined, {}, memory, 4).note).toBeDefined()
     expect(() => resolveWorkers('2', {}, memory)).toThrow(/in-memory/)
+    // Memory caches without a coherence bus: `auto` stays one process, an explicit count is honoured.
+    expect(resolveWorkers(undefined, {}, file, 4, true)).toMatchObject({ count: 1 })
+    expect(resolveWorkers(undefined, {}, file, 4, true).note).toMatch(/REDIS_URL/)
+    expect(resolveWorkers('2', {}, file, 4, true).count).toBe(2)
+    expect(resolveWorkers(undefined, {}, file, 4, false).count).toBe(4)
   })
 
   it('replaces the first crash at once, then backs off exponentially up to the cap, and forgets old crashes', () => {
