@@ -25,7 +25,7 @@ if [ $# -eq 0 ]; then
 fi
 # Seed once (small: only one hot id is requested).
 env SEED_ITEMS=1000 SEED_USERS=100 SEED_POSTS=1000 DATABASE_URL="sqlite:$DB" LOG_LEVEL=silent PORT=0 \
-  timeout 120 node --import tsx cli/hotpath.ts serve >/dev/null 2>&1 &
+  timeout 120 node --import tsx cli/hotpath.ts serve --workers 1 >/dev/null 2>&1 &
 SEEDER=$!
 for _ in $(seq 1 600); do [ -s "$DB" ] && sleep 3 && break; sleep 0.2; done
 kill "$SEEDER" 2>/dev/null || true
@@ -36,7 +36,7 @@ for spec in "$@"; do
   port=$((20000 + RANDOM % 20000))
   # shellcheck disable=SC2086
   env $vars DATABASE_URL="sqlite:$DB" LOG_LEVEL=silent PORT=$port \
-    node ${NODE_FLAGS:-} --import tsx cli/hotpath.ts serve --no-seed >/dev/null 2>&1 &
+    node ${NODE_FLAGS:-} --import tsx cli/hotpath.ts serve --workers 1 --no-seed >/dev/null 2>&1 &
   pid=$!
   for _ in $(seq 1 100); do curl -fs "http://127.0.0.1:$port/items/1" >/dev/null && break; sleep 0.2; done
   wrk -t1 -c"$CONNECTIONS" -d2s "http://127.0.0.1:$port/items/1" >/dev/null
