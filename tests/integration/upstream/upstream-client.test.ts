@@ -148,6 +148,12 @@ describe('upstream client: failures', () => {
     })
   })
 
+  it('fails a body that stalls with E_UPSTREAM_TIMEOUT (body)', async () => {
+    upstream.mode = 'slow-body'
+    const rates = client({ bodyTimeout: 150 })
+    await expect(rates.get('/rates/RON')).rejects.toMatchObject({ code: 'E_UPSTREAM_TIMEOUT', phase: 'body' })
+  })
+
   it('refuses a body above maxResponseSize and does not cache it', async () => {
     upstream.mode = 'huge'
     const rates = client({ maxResponseSize: 4_096 })

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from 'node:net'
 
 /** How the test upstream answers the next requests. */
-export type UpstreamMode = 'ok' | 'slow-headers' | 'error' | 'huge'
+export type UpstreamMode = 'ok' | 'slow-headers' | 'slow-body' | 'error' | 'huge'
 
 /**
  * A small upstream on node:http for the upstream client's tests: `GET /rates/:currency` answers
@@ -72,6 +72,12 @@ export class TestUpstream {
     }
     if (this.mode === 'slow-headers') {
       // Never answers; the client's headersTimeout must fire. The socket dies with close().
+      return
+    }
+    if (this.mode === 'slow-body') {
+      // Headers and half the body, then nothing: the client's bodyTimeout must fire.
+      response.writeHead(200, { 'content-type': 'application/json', 'content-length': '64' })
+      response.write('{"currency":')
       return
     }
     const cacheHeaders: Record<string, string> =
