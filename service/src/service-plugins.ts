@@ -29,6 +29,8 @@ export async function registerServicePlugins(app: ServiceApp): Promise<void> {
       // A stored response answers before validation runs, so with a store the plugin must reject
       // undeclared parameters itself; without one the service's validator answers (E_VALIDATION).
       unknownQuery: config.httpCache ? 'reject' : 'ignore',
+      // `?profile=1` is the profiler's switch, not part of any route's key.
+      ...(diagnostics.profiling ? { ignoredQuery: ['profile'] } : {}),
     })
   }
 

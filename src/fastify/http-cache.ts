@@ -72,6 +72,12 @@ export interface HttpCacheOptions extends ResponseCacheOptions {
   fastLane?: boolean
   /** Default for routes that do not say what to do with undeclared query parameters. @default 'reject' */
   unknownQuery?: 'reject' | 'ignore'
+  /**
+   * Query parameters every route accepts without declaring them, left out of keys (another
+   * plugin's switch, such as `?profile=1`); with `unknownQuery: 'reject'` they would be a 400.
+   * @default []
+   */
+  ignoredQuery?: readonly string[]
   /** A successful POST/PUT/PATCH/DELETE purges the stored responses of its target path. @default true */
   invalidateOnUnsafe?: boolean
   /** Send `X-Cache: hit-l1 | hit-l2 | stale | miss` on routes with a cache. @default true */
@@ -208,6 +214,7 @@ const PLUGIN_KEYS = new Set([
   'getUser',
   'fastLane',
   'unknownQuery',
+  'ignoredQuery',
   'invalidateOnUnsafe',
   'xCache',
   'namespace',
@@ -233,6 +240,8 @@ const VOLATILE_HEADERS = new Set([
   'surrogate-key',
   'server-timing',
   'x-request-id',
+  // Names one request's CPU profile (an admin's): never replayed to whoever hits the entry next.
+  'x-hotpath-profile-id',
 ])
 const REFRESH_HEADER = 'x-hotpath-refresh'
 /** Brotli quality for responses compressed per request (uncached routes). */
@@ -272,6 +281,9 @@ async function httpCachePlugin(fastify: FastifyInstance, options: HttpCacheOptio
   const unknownQuery = options.unknownQuery ?? 'reject'
   if (unknownQuery !== 'reject' && unknownQuery !== 'ignore')
     throw typeError('unknownQuery', unknownQuery, '"reject" or "ignore"')
+  const ignoredQuery = options.ignoredQuery ?? []
+  if (!Array.isArray(ignoredQuery) || ignoredQuery.some((name) => typeof name !== 'string'))
+    throw typeError('ignoredQuery', options.ignoredQuery, 'an array of parameter names')
   for (const flag of ['fastLane', 'invalidateOnUnsafe', 'xCache'] as const) {
     if (options[flag] !== undefined && typeof options[flag] !== 'boolean')
       throw typeError(flag, options[flag], 'a boolean')
@@ -388,7 +400,11 @@ async function httpCachePlugin(fastify: FastifyInstance, options: HttpCacheOptio
       const priv = config.private ?? 'auto'
       if (priv !== true && priv !== false && priv !== 'auto')
         throw typeError(`${where}.private`, priv, 'true, false or "auto"')
-      const query = Object.freeze({ allow: Object.freeze([...allow]), unknown })
+      const query = Object.freeze({
+        allow: Object.freeze([...allow]),
+        unknown,
+        ...(ignoredQuery.length > 0 ? { ignore: Object.freeze([...ignoredQuery]) } : {}),
+      })
       const staticFiles = config.staticFiles === true
       const negotiate = config.negotiate === true
       return Object.freeze({

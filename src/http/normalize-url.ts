@@ -8,6 +8,11 @@ export interface QueryRules {
   readonly allow: readonly string[]
   /** What to do with any other parameter: answer 400 (`reject`) or leave it out of the key (`ignore`). @default 'reject' */
   readonly unknown: 'reject' | 'ignore'
+  /**
+   * Parameters dropped first: never in the key, never rejected (switches that another plugin reads,
+   * such as the profiler's `profile`). @default []
+   */
+  readonly ignore?: readonly string[]
 }
 
 /** Options for {@link normalizeUrl}. */
@@ -91,6 +96,7 @@ export function normalizeUrl(
       if (name === undefined || value === undefined) {
         return { ok: false, reason: 'malformed', detail: 'bad percent-encoding in query' }
       }
+      if (rules.ignore?.includes(name)) continue
       if (!rules.allow.includes(name)) {
         if (rules.unknown === 'reject') {
           return { ok: false, reason: 'unknown-query-param', detail: name }
