@@ -44,7 +44,8 @@ export function call<T>(
     )
   })
   // A keyless command (WAIT) is routed by `routeKey` on a cluster; a standalone client needs no hint.
-  const command = routeKey === undefined ? client.sendCommand<T>(args) : client.sendCommand<T>(args, { routeKey })
+  const command =
+    routeKey === undefined ? client.sendCommand<T>(args) : client.sendCommand<T>(args, { routeKey })
   return Promise.race([command, deadline]).then(
     (value) => {
       clearTimeout(timer)

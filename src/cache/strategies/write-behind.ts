@@ -171,7 +171,7 @@ export function resolveWriteBehindOptions<T, Id extends WriteId>(
     throw new InvalidOptionError(
       'client',
       options.client,
-      'a node-redis 5 client (createClient(), createCluster() or createRedisConnection())',
+      'a node-redis 5 client (createClient(), createCluster() or createRedisConnection()); for Sentinel, a redis+sentinel:// URL or the "sentinel" option',
     )
   }
   const waitReplicas = options.waitReplicas ?? 0

@@ -9,6 +9,7 @@ import {
 } from '../../../src/cache/stores/redis/redis-connection.js'
 import { ClusterClient } from '../../../src/cache/stores/redis/cluster-client.js'
 import { parseRedisUrl } from '../../../src/cache/stores/redis/redis-url.js'
+import { SentinelClient } from '../../../src/cache/stores/redis/sentinel-client.js'
 import { redisStore } from '../../../src/cache/stores/redis/redis-store.js'
 import { InvalidOptionError } from '../../../src/errors.js'
 
@@ -23,6 +24,7 @@ describe('Redis URLs', () => {
     })
     expect(parseRedisUrl('redis+cluster://10.0.0.1:7000,10.0.0.2,[::1]:7002')).toEqual({
       cluster: true,
+      sentinel: undefined,
       tls: false,
       rootNodes: ['redis://10.0.0.1:7000', 'redis://10.0.0.2:6379', 'redis://[::1]:7002'],
       username: undefined,
@@ -35,6 +37,28 @@ describe('Redis URLs', () => {
       username: 'hotpath',
       password: 's3cret',
     })
+  })
+
+  it('parses Sentinel URLs: Sentinel nodes (default port 26379) and the master name', () => {
+    expect(parseRedisUrl('rediss+sentinel://u:p@10.0.0.1,10.0.0.2:5000/my%20master')).toEqual({
+      cluster: false,
+      sentinel: 'my master',
+      tls: true,
+      rootNodes: ['redis://10.0.0.1:26379', 'redis://10.0.0.2:5000'],
+      username: 'u',
+      password: 'p',
+    })
+    expect(parseRedisUrl('redis+sentinel://10.0.0.1:26379')).toBeUndefined() // no master name
+    const resolved = resolveRedisConnectionOptions({ sentinel: { name: 'mymaster', rootNodes: ['h:26380'] } })
+    expect(resolved.target).toMatchObject({
+      sentinel: 'mymaster',
+      cluster: false,
+      rootNodes: ['redis://h:26380'],
+    })
+    expect(() => resolveRedisConnectionOptions({ sentinel: { name: '', rootNodes: ['h'] } })).toThrow(
+      /sentinel/,
+    )
+    expect(createRedisConnection({ url: 'redis+sentinel://127.0.0.1:1/m' })).toBeInstanceOf(SentinelClient)
   })
 
   it('rejects anything else, with the accepted forms in the error', () => {

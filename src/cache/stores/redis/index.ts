@@ -15,6 +15,7 @@ export type {
   ResolvedRedisConnectionOptions,
 } from './redis-connection.js'
 export { ClusterClient } from './cluster-client.js'
+export { SentinelClient } from './sentinel-client.js'
 export { DEFAULT_ACL_GROUPS, HOTPATH_REDIS_COMMANDS, hotpathAclRules } from './acl.js'
 export type { HotpathCommandGroup } from './acl.js'
 export { keySlot } from './key-slot.js'

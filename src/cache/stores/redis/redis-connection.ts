@@ -1,4 +1,4 @@
-import { createClient, createCluster } from 'redis'
+import { createClient, createCluster, createSentinel } from 'redis'
 import { InvalidOptionError } from '../../../errors.js'
 import { parseDuration, type Duration } from '../../../util/duration.js'
 import {
@@ -7,6 +7,7 @@ import {
   DEFAULT_REDIS_QUEUE_MAX_LENGTH,
 } from '../../defaults.js'
 import { ClusterClient, isNodeRedisCluster, type RoutedCommandOptions } from './cluster-client.js'
+import { SentinelClient, type NodeRedisSentinelLike } from './sentinel-client.js'
 import { DEFAULT_REDIS_URL, parseRedisUrl, type RedisTarget } from './redis-url.js'
 
 type RedisArg = string | Buffer
@@ -28,7 +29,8 @@ export interface RedisTlsOptions {
 /** Where and how to connect to Redis (a server or a Redis Cluster). */
 export interface RedisConnectionOptions {
   /**
-   * `redis://[user:password@]host:port[/db]`, `rediss://…` (TLS), or a cluster:
+   * `redis://[user:password@]host:port[/db]`, `rediss://…` (TLS), Sentinel:
+   * `redis+sentinel://[user:password@]host:26379,host:26379/<master name>`, or a cluster:
    * `redis+cluster://[user:password@]host:port,host:port` / `rediss+cluster://…` (the seed nodes;
    * the topology is discovered from them). @default 'redis://127.0.0.1:6379'
    */
@@ -38,6 +40,11 @@ export interface RedisConnectionOptions {
    * instead of `url`'s host. @default undefined (the URL decides)
    */
   cluster?: { rootNodes: readonly string[]; useReplicas?: boolean }
+  /**
+   * Reach the primary through Redis Sentinel: the master `name` and Sentinel nodes (`host:port`).
+   * node-redis follows failovers. @default undefined (the URL decides)
+   */
+  sentinel?: { name: string; rootNodes: readonly string[] }
   /** ACL user name (overrides the URL's). @default the URL's, else 'default' */
   username?: string
   /** Password of the ACL user (overrides the URL's). @default the URL's, else none */
@@ -92,7 +99,7 @@ export function resolveRedisConnectionOptions(
     throw new InvalidOptionError(
       'url',
       url,
-      "a redis://, rediss://, redis+cluster:// or rediss+cluster:// URL such as 'redis://127.0.0.1:6379' or 'redis+cluster://10.0.0.1:6379,10.0.0.2:6379'",
+      "a redis://, rediss://, redis+cluster://, redis+sentinel:// (or rediss+…) URL such as 'redis://127.0.0.1:6379', 'redis+cluster://10.0.0.1:6379,10.0.0.2:6379' or 'redis+sentinel://10.0.0.1:26379/mymaster'",
     )
   }
   if (options.cluster !== undefined) {
@@ -104,7 +111,21 @@ export function resolveRedisConnectionOptions(
       `${target.tls ? 'rediss' : 'redis'}+cluster://${nodes.map((node) => String(node).replace(/^rediss?:\/\//, '')).join(',')}`,
     )
     if (seeds === undefined) throw new InvalidOptionError('cluster.rootNodes', nodes, "'host:port' entries")
-    target = Object.freeze({ ...target, cluster: true, rootNodes: seeds.rootNodes })
+    target = Object.freeze({ ...target, cluster: true, sentinel: undefined, rootNodes: seeds.rootNodes })
+  } else if (options.sentinel !== undefined) {
+    const { name, rootNodes: nodes } = options.sentinel
+    const hosts = Array.isArray(nodes) ? nodes.map((node) => String(node).replace(/^rediss?:\/\//, '')) : []
+    const seeds = parseRedisUrl(
+      `${target.tls ? 'rediss' : 'redis'}+sentinel://${hosts.join(',')}/${encodeURIComponent(String(name))}`,
+    )
+    if (seeds === undefined || typeof name !== 'string' || name === '') {
+      throw new InvalidOptionError(
+        'sentinel',
+        options.sentinel,
+        "{ name: 'mymaster', rootNodes: ['10.0.0.1:26379'] }",
+      )
+    }
+    target = Object.freeze({ ...target, cluster: false, sentinel: name, rootNodes: seeds.rootNodes })
   }
   const queue = options.commandsQueueMaxLength ?? DEFAULT_REDIS_QUEUE_MAX_LENGTH
   if (!Number.isInteger(queue) || queue < 1)
@@ -150,6 +171,28 @@ export function createRedisConnection(
   const auth = {
     ...(resolved.username === undefined ? {} : { username: resolved.username }),
     ...(resolved.password === undefined ? {} : { password: resolved.password }),
+  }
+  if (resolved.target.sentinel !== undefined) {
+    const name = resolved.target.sentinel
+    const sentinelRootNodes = resolved.target.rootNodes.map((node) => {
+      const parsed = new URL(node)
+      return { host: parsed.hostname.replace(/^\[|\]$/g, ''), port: Number(parsed.port) }
+    })
+    const nodeClientOptions = {
+      ...auth,
+      disableOfflineQueue: true,
+      commandsQueueMaxLength: resolved.commandsQueueMaxLength,
+      socket,
+    }
+    return new SentinelClient(
+      () =>
+        createSentinel({
+          name,
+          sentinelRootNodes,
+          nodeClientOptions,
+          sentinelClientOptions: { socket },
+        }) as unknown as NodeRedisSentinelLike,
+    ) as unknown as RedisConnection
   }
   if (!resolved.target.cluster) {
     return createClient({

@@ -55,8 +55,9 @@ export type RedisClientLike = RedisConnection
 export interface RedisStoreOptions extends RedisConnectionOptions {
   /**
    * An existing node-redis client: `createClient()`, `createCluster()` or
-   * `createRedisConnection()`. It is connected if needed but never closed by the cache; the
-   * connection options (`url`, `cluster`, `tls`…) are then ignored. @default undefined
+   * `createRedisConnection()` (not `createSentinel()`: use a `redis+sentinel://` URL or the
+   * `sentinel` option). It is connected if needed but never closed by the cache; the connection
+   * options (`url`, `cluster`, `tls`…) are then ignored. @default undefined
    */
   client?: unknown
   /** Value codec. @default msgpackCodec() (picked by bench/cache/codec.ts) */
@@ -89,7 +90,7 @@ export function resolveRedisStoreOptions(options: RedisStoreOptions = {}): Resol
     throw new InvalidOptionError(
       'client',
       options.client,
-      'a node-redis 5 client (createClient(), createCluster() or createRedisConnection())',
+      'a node-redis 5 client (createClient(), createCluster() or createRedisConnection()); for Sentinel, a redis+sentinel:// URL or the "sentinel" option',
     )
   }
   // A given client makes the URL irrelevant; a bad one is still reported when there is no client.

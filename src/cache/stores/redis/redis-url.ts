@@ -5,21 +5,30 @@
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379'
 
-/** A parsed Redis URL: standalone (node-redis parses it) or the seed nodes of a cluster. */
+/** A parsed Redis URL: standalone (node-redis parses it), a cluster's seed nodes, or Sentinels. */
 export interface RedisTarget {
   readonly cluster: boolean
+  /** The Sentinel master name (`redis+sentinel://…/<name>`); undefined otherwise. */
+  readonly sentinel: string | undefined
   readonly tls: boolean
-  /** Cluster seed nodes as `redis://host:port` (cluster only). */
+  /** Cluster seed nodes or Sentinel nodes as `redis://host:port` (empty for a standalone URL). */
   readonly rootNodes: readonly string[]
   readonly username: string | undefined
   readonly password: string | undefined
 }
 
-const CLUSTER_PROTOCOLS = new Set(['redis+cluster:', 'rediss+cluster:'])
+const MULTI_HOST_PROTOCOLS = new Set([
+  'redis+cluster:',
+  'rediss+cluster:',
+  'redis+sentinel:',
+  'rediss+sentinel:',
+])
+const SENTINEL_PORT = '26379'
 
 /**
  * Parse a Redis URL. Returns undefined when it is not one of `redis://`, `rediss://`,
- * `redis+cluster://host:port,host:port`, `rediss+cluster://…`.
+ * `redis+cluster://host:port,host:port`, `redis+sentinel://host:port,host:port/<master name>`
+ * (and their `rediss+` TLS forms).
  */
 export function parseRedisUrl(url: unknown): RedisTarget | undefined {
   if (typeof url !== 'string') return undefined
@@ -30,6 +39,7 @@ export function parseRedisUrl(url: unknown): RedisTarget | undefined {
       const parsed = new URL(url)
       return Object.freeze({
         cluster: false,
+        sentinel: undefined,
         tls: scheme === 'rediss:',
         rootNodes: [],
         username: parsed.username === '' ? undefined : decodeURIComponent(parsed.username),
@@ -39,8 +49,13 @@ export function parseRedisUrl(url: unknown): RedisTarget | undefined {
       return undefined
     }
   }
-  if (!CLUSTER_PROTOCOLS.has(scheme)) return undefined
-  const rest = url.slice(scheme.length + 2).replace(/[/?#].*$/, '')
+  if (!MULTI_HOST_PROTOCOLS.has(scheme)) return undefined
+  const sentinel = scheme.endsWith('+sentinel:')
+  const full = url.slice(scheme.length + 2)
+  const pathAt = full.search(/[/?#]/)
+  const rest = pathAt === -1 ? full : full.slice(0, pathAt)
+  const name = pathAt === -1 ? '' : decodeURIComponent(full.slice(pathAt).replace(/^\/([^/?#]*).*$/, '$1'))
+  if (sentinel && name === '') return undefined
   const at = rest.lastIndexOf('@')
   const auth = at === -1 ? '' : rest.slice(0, at)
   const hosts = (at === -1 ? rest : rest.slice(at + 1)).split(',').filter((host) => host !== '')
@@ -50,7 +65,7 @@ export function parseRedisUrl(url: unknown): RedisTarget | undefined {
     try {
       const parsed = new URL(`redis://${host}`)
       if (parsed.hostname === '') return undefined
-      rootNodes.push(`redis://${parsed.hostname}:${parsed.port || '6379'}`)
+      rootNodes.push(`redis://${parsed.hostname}:${parsed.port || (sentinel ? SENTINEL_PORT : '6379')}`)
     } catch {
       return undefined
     }
@@ -59,8 +74,9 @@ export function parseRedisUrl(url: unknown): RedisTarget | undefined {
   const user = colon === -1 ? auth : auth.slice(0, colon)
   const password = colon === -1 ? '' : auth.slice(colon + 1)
   return Object.freeze({
-    cluster: true,
-    tls: scheme === 'rediss+cluster:',
+    cluster: !sentinel,
+    sentinel: sentinel ? name : undefined,
+    tls: scheme.startsWith('rediss+'),
     rootNodes: Object.freeze(rootNodes),
     username: user === '' ? undefined : decodeURIComponent(user),
     password: password === '' ? undefined : decodeURIComponent(password),
