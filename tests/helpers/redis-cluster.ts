@@ -21,7 +21,7 @@ export interface RedisClusterProcess {
   /** The seed URL Hotpath accepts: `redis+cluster://127.0.0.1:P1,127.0.0.1:P2,…`. */
   readonly url: string
   readonly ports: readonly number[]
-  /** Run `redis-cli -p <port> <args>` against one node and return its output. */
+  /** Run `redis-cli -p <port> <args>` against one node (default user) and return its output. */
   cli(port: number, ...args: string[]): Promise<string>
   /** Kill every node (SIGKILL, by PID) and delete the temp dir. Idempotent. */
   stop(): Promise<void>
@@ -30,8 +30,6 @@ export interface RedisClusterProcess {
 export interface StartRedisClusterOptions {
   /** Three or more free ports; pick them in your brief's range. */
   ports: readonly number[]
-  /** Extra `redis-server` arguments for every node (e.g. `['--requirepass', 'pw']`). @default [] */
-  serverArgs?: readonly string[]
   /** Longest wait for `cluster_state:ok` on every node. @default 20000 */
   timeoutMs?: number
 }
@@ -53,7 +51,8 @@ export async function startRedisCluster(options: StartRedisClusterOptions): Prom
   const { ports } = options
   if (ports.length < 3) throw new Error('a Redis Cluster needs at least 3 masters')
   for (const port of ports) {
-    if (await listening(port)) throw new Error(`port ${port} is already in use: pick free ports for the cluster`)
+    if (await listening(port))
+      throw new Error(`port ${port} is already in use: pick free ports for the cluster`)
   }
   const dir = mkdtempSync(path.join(os.tmpdir(), 'hotpath-cluster-'))
   const children: ChildProcess[] = []
@@ -94,7 +93,6 @@ export async function startRedisCluster(options: StartRedisClusterOptions): Prom
           'no',
           '--daemonize',
           'no',
-          ...(options.serverArgs ?? []),
         ],
         { stdio: 'ignore' },
       )
@@ -109,7 +107,14 @@ export async function startRedisCluster(options: StartRedisClusterOptions): Prom
     }
     await run(
       'redis-cli',
-      ['--cluster', 'create', ...ports.map((port) => `127.0.0.1:${port}`), '--cluster-replicas', '0', '--cluster-yes'],
+      [
+        '--cluster',
+        'create',
+        ...ports.map((port) => `127.0.0.1:${port}`),
+        '--cluster-replicas',
+        '0',
+        '--cluster-yes',
+      ],
       { timeout: 20_000 },
     )
     for (const port of ports) {
