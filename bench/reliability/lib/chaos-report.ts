@@ -90,6 +90,7 @@ export function formatChaos(result: ChaosResult): string {
             .map(([what, count]) => `${count} × ${what}`)
             .join(', ')}`,
       ),
+    ...result.serviceErrors.slice(0, 8).map((e) => `service error ×${e.count}: ${e.error.slice(0, 200)}`),
     `requests: ${result.requests.reads} reads (${result.requests.failedReads} failed), ${result.requests.writes} writes (${result.requests.failedWrites} failed) in ${(result.durationMs / 1000).toFixed(1)} s`,
     `acknowledged writes: ${result.writes.acked} (${result.writes.checked} items checked against the database), lost: ${result.writes.lost.length}`,
     ...result.writes.lost

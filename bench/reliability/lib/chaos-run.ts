@@ -4,7 +4,7 @@
  * recovery gaps. Returns the figures; `bench/reliability/chaos.ts` prints and saves them, the
  * integration test asserts on them.
  */
-import { rmSync } from 'node:fs'
+import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -104,6 +104,8 @@ export interface ChaosResult {
   readonly faults: readonly (FaultFigures & { readonly observed: FaultObservation })[]
   readonly timeline: readonly WindowFigures[]
   readonly writes: { readonly acked: number; readonly checked: number; readonly lost: readonly LostWrite[] }
+  /** Errors the service answered requests with, grouped by route, code and message, most first. */
+  readonly serviceErrors: readonly { readonly error: string; readonly count: number }[]
 }
 
 /** What the service itself reported while a fault was on (polled from its state route). */
@@ -176,6 +178,8 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosResult>
       databaseUrl = `sqlite:${file}`
     }
     log(`redis ${redis.url} (through proxy :${proxy.port}), ${database} ${databaseUrl}`)
+    const errorLog = path.join(tmpdir(), `hotpath-chaos-errors-${process.pid}-${Date.now()}.ndjson`)
+    cleanups.push(async () => rmSync(errorLog, { force: true }))
 
     const service = await spawnTarget(TARGET, {
       exportName: 'startObserved',
@@ -191,6 +195,7 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosResult>
         SEED_ITEMS: String(settings.items),
         SEED_USERS: '100',
         SEED_POSTS: '100',
+        RELIABILITY_ERROR_LOG: errorLog,
       },
     })
     let serviceStopped = false
@@ -272,6 +277,7 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosResult>
       faults: figures.map((figure, index) => ({ ...figure, observed: observations[index]! })),
       timeline: timeline(load.records, durationMs, settings.windowMs),
       writes: { acked: load.acked.length, checked: writes.checked, lost: writes.lost },
+      serviceErrors: groupErrors(errorLog),
     }
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined)
@@ -414,4 +420,22 @@ async function readItems(databaseUrl: string, ids: number[]): Promise<Map<number
     await client.end()
   }
   return rows
+}
+
+/** The service's error lines, grouped: `"<route> <code>: <message> (<cause>)"` → count. */
+function groupErrors(file: string): { error: string; count: number }[] {
+  if (!existsSync(file)) return []
+  const counts = new Map<string, number>()
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    if (line === '') continue
+    const e = JSON.parse(line) as {
+      route: string
+      code: unknown
+      message: string
+      cause: unknown
+    }
+    const key = `${e.route} ${String(e.code)}: ${e.message}${e.cause ? ` (${String(e.cause)})` : ''}`
+    counts.set(key, (counts.get(key) ?? 0) + 1)
+  }
+  return [...counts].map(([error, count]) => ({ error, count })).sort((a, b) => b.count - a.count)
 }

@@ -4,6 +4,7 @@
  * database is empty), in its own process through `bench/lib/spawn-target.ts`. The parent sets
  * `DATABASE_URL`, `REDIS_URL`, `CACHE`, `WRITE_STRATEGY`, `SEED_*`… in the child's environment.
  */
+import { appendFileSync } from 'node:fs'
 import { buildApp, type ServiceSetup } from '../../../service/src/app.js'
 import { loadConfig } from '../../../service/src/config.js'
 import { createDatabase } from '../../../service/src/db/create-database.js'
@@ -42,7 +43,24 @@ export function start(port: number): Promise<RunningTarget> {
  * call the chaos and soak runs poll; `?gc=1`-free: `/__reliability/state/gc` collects first.
  */
 export function startObserved(port: number): Promise<RunningTarget> {
-  return startService(port, [stateRoute])
+  const errorLog = process.env.RELIABILITY_ERROR_LOG
+  return startService(port, errorLog ? [stateRoute, logErrorsTo(errorLog)] : [stateRoute])
+}
+
+/** Append each error a request ended with (one JSON line: route, code, message, cause) to `file`. */
+function logErrorsTo(file: string): ServiceSetup {
+  return (app) => {
+    app.addHook('onError', (request, _reply, error, done) => {
+      const line = {
+        route: `${request.method} ${request.routeOptions.url ?? request.url}`,
+        code: (error as { code?: unknown }).code ?? null,
+        message: error.message,
+        cause: error.cause instanceof Error ? error.cause.message : null,
+      }
+      appendFileSync(file, `${JSON.stringify(line)}\n`)
+      done()
+    })
+  }
 }
 
 const stateRoute: ServiceSetup = (app) => {
