@@ -97,11 +97,14 @@ export function writeStrategySetup(options: WriteStrategySetupOptions = {}): Ser
         prefix,
         name: ITEMS_QUEUE,
         // The flushed rows go into the cache, and lists and searches are invalidated, once per
-        // batch rather than per write (item reads ask the queue first meanwhile).
+        // batch rather than per write (item reads ask the queue first meanwhile). A cache that
+        // cannot take it is retried in the background, as after a write-through commit.
         afterCommit: async (batch) => {
-          await cache?.itemsFlushed(
-            batch.upserts,
-            batch.deletes.map((target) => target.id),
+          const ids = batch.deletes.map((target) => target.id)
+          await cache?.afterCommit(
+            () => cache.itemsFlushed(batch.upserts, ids),
+            (error) =>
+              app.log.warn({ err: error }, 'cache update after a write-behind flush failed; retrying'),
           )
           await options.writeBehind?.afterCommit?.(batch)
         },
