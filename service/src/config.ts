@@ -47,6 +47,8 @@ export const DEFAULT_N_PLUS_ONE_THRESHOLD = 0
 export const DEFAULT_BLOCKING_THRESHOLD_MS = 100
 /** Fresh lifetime of upstream answers without Cache-Control max-age (`UPSTREAM_TTL`). */
 export const DEFAULT_UPSTREAM_CACHE_TTL = 60_000
+/** Where `STATIC_DIR` is built to (content-hashed names, `.br`/`.gz`, manifest), served at `/static/`. */
+export const DEFAULT_STATIC_OUT_DIR = 'dist/assets/app'
 /** Shortest accepted `ADMIN_TOKEN` / `METRICS_TOKEN`. */
 export const MIN_TOKEN_LENGTH = 16
 
@@ -91,6 +93,12 @@ export interface ServiceConfig {
   readonly requireIfMatch: boolean
   /** Diagnostics: profiling, metrics, Server-Timing and detectors. */
   readonly diagnostics: DiagnosticsConfig
+  /** `DASHBOARD=on|off`: the live dashboard at `/_hotpath/` (default: on when `ADMIN_TOKEN` is set). */
+  readonly dashboard: boolean
+  /** `STATIC_DIR`: the app's static files, built into `staticOutDir` and served at `/static/`. */
+  readonly staticDir: string | undefined
+  /** `STATIC_OUT_DIR`: build output of `STATIC_DIR` (what a reverse proxy serves for `/static/`). */
+  readonly staticOutDir: string
   /** `UPSTREAM_URL`, `UPSTREAM_TTL`: the upstream behind `GET /rates/:currency` (no route without it). */
   readonly upstream: UpstreamConfig
 }
@@ -193,6 +201,7 @@ export function loadConfig(env: Env = process.env, flags: ConfigFlags = {}): Ser
       seed: integer(pick(undefined, 'SEED'), DEFAULT_SEED, 0, 2 ** 32 - 1),
     }),
     ...features(pick),
+    ...operations(pick),
     upstream: Object.freeze({
       url: upstreamUrl(pick(undefined, 'UPSTREAM_URL')),
       ttl: duration(pick(undefined, 'UPSTREAM_TTL'), DEFAULT_UPSTREAM_CACHE_TTL, 0),
@@ -201,6 +210,23 @@ export function loadConfig(env: Env = process.env, flags: ConfigFlags = {}): Ser
 }
 
 type PickRaw = (flag: string | number | undefined, name: string, option?: string) => Raw
+
+function operations(pick: PickRaw): Pick<ServiceConfig, 'dashboard' | 'staticDir' | 'staticOutDir'> {
+  const adminToken = pick(undefined, 'ADMIN_TOKEN').value
+  const dashboard = onOff(pick(undefined, 'DASHBOARD'), adminToken !== undefined)
+  if (dashboard && adminToken === undefined) {
+    throw new ConfigError(
+      'ADMIN_TOKEN',
+      undefined,
+      `a secret of at least ${MIN_TOKEN_LENGTH} characters when DASHBOARD is on`,
+    )
+  }
+  return {
+    dashboard,
+    staticDir: pick(undefined, 'STATIC_DIR').value,
+    staticOutDir: pick(undefined, 'STATIC_OUT_DIR').value ?? DEFAULT_STATIC_OUT_DIR,
+  }
+}
 
 function features(
   pick: PickRaw,

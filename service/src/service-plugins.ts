@@ -1,8 +1,10 @@
+import { dashboardPlugin } from '../../src/fastify/dashboard/dashboard-plugin.js'
 import { registerWriteBehindMetrics } from '../../src/cache/strategies/write-behind-metrics.js'
 import { httpCache } from '../../src/fastify/http-cache.js'
 import { metricsPlugin } from '../../src/fastify/metrics.js'
 import { profilingPlugin } from '../../src/fastify/profiling.js'
 import { serverTimingPlugin } from '../../src/fastify/server-timing.js'
+import { staticAssets } from '../../src/fastify/static-assets.js'
 import { cacheStatsSource, type PoolStats } from '../../src/profiling/metrics.js'
 import type { ServiceApp } from './context.js'
 import { exportRoutes } from './exports/export-routes.js'
@@ -76,6 +78,22 @@ export async function registerServicePlugins(app: ServiceApp): Promise<void> {
         blocking: blocking > 0 ? { threshold: blocking } : false,
       })
     }
+  }
+
+  // After metrics and profiling: the dashboard reads the metrics and the N+1 detector's counts.
+  if (config.dashboard && diagnostics.adminToken !== undefined && !app.hasDecorator('hotpathDashboard')) {
+    await app.register(dashboardPlugin, {
+      adminToken: diagnostics.adminToken,
+      slowQuery: diagnostics.slowQueryMs > 0 ? diagnostics.slowQueryMs : false,
+      ...(diagnostics.nPlusOneThreshold > 0 ? { nPlusOneThreshold: diagnostics.nPlusOneThreshold } : {}),
+    })
+  }
+  if (config.staticDir !== undefined) {
+    await app.register(staticAssets, {
+      root: config.staticOutDir,
+      sources: [{ dir: config.staticDir }],
+      prefix: '/static/',
+    })
   }
 
   if (!app.hasRoute({ method: 'GET', url: '/export/items.csv' })) {

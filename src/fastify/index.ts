@@ -16,3 +16,24 @@ export {
 } from './profiling.js'
 export { metricsPlugin, type MetricsOptions } from './metrics.js'
 export { serverTimingPlugin, serverTiming, type ServerTimingOptions } from './server-timing.js'
+export {
+  dashboardPlugin,
+  type DashboardOptions,
+  type DashboardState,
+  DEFAULT_DASHBOARD_PREFIX,
+} from './dashboard/dashboard-plugin.js'
+export type { DashboardSample } from './dashboard/dashboard-sampler.js'
+export {
+  staticAssets,
+  prepareAssets,
+  type StaticAssetsOptions,
+  IMMUTABLE_CACHE_CONTROL,
+} from './static-assets.js'
+export {
+  buildAssets,
+  readAssetManifest,
+  isHashedName,
+  type AssetManifest,
+  type AssetSource,
+  type BuildAssetsOptions,
+} from '../static/build-assets.js'
