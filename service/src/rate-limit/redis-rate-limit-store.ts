@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto'
 import type { FastifyRateLimitStore, FastifyRateLimitStoreCtor } from '@fastify/rate-limit'
-import { createClient } from 'redis'
+import { createRedisConnection } from '../../../src/cache/stores/redis/redis-connection.js'
 
 /** Longest wait for Redis before the request is let through (the limiter fails open). */
 export const DEFAULT_RATE_LIMIT_REDIS_TIMEOUT_MS = 200
@@ -33,17 +33,17 @@ return {current, ttl}
 `
 const INCR_SHA = createHash('sha1').update(INCR_SCRIPT).digest('hex')
 
-/** The part of a node-redis 5 client the store uses. */
+/** The part of a Redis connection (`createRedisConnection`) the store uses. */
 export interface RateLimitRedisClient {
   readonly isReady: boolean
   sendCommand(args: string[]): Promise<unknown>
   connect(): Promise<unknown>
   destroy(): void
-  on(event: 'error', listener: (error: unknown) => void): unknown
+  on(event: 'error', listener: (error: never) => void): unknown
 }
 
 export interface RedisRateLimitStoreOptions {
-  /** `redis://` or `rediss://` URL (TLS and ACL user/password in the URL). */
+  /** Any `REDIS_URL` form: `redis://`, `rediss://` (TLS), `user:password@`, `redis+cluster://`, `redis+sentinel://`. */
   url: string
   /** Key prefix; the counters are `<prefix><client key>`. */
   prefix: string
@@ -72,16 +72,13 @@ export interface RedisRateLimitBackend {
  */
 export function redisRateLimitStore(options: RedisRateLimitStoreOptions): RedisRateLimitBackend {
   const timeout = options.timeout ?? DEFAULT_RATE_LIMIT_REDIS_TIMEOUT_MS
-  const client = createClient({
+  // The same connection rules as the cache: no offline queue, bounded queue, capped reconnects.
+  const client: RateLimitRedisClient = createRedisConnection({
     url: options.url,
-    disableOfflineQueue: true,
-    socket: {
-      connectTimeout: DEFAULT_RATE_LIMIT_CONNECT_TIMEOUT_MS,
-      reconnectStrategy: (retries: number) =>
-        Math.min(50 * 2 ** Math.min(retries, 10), DEFAULT_RATE_LIMIT_MAX_RECONNECT_DELAY_MS),
-    },
-  }) as unknown as RateLimitRedisClient
-  client.on('error', (error) => options.onError?.(error))
+    connectTimeout: DEFAULT_RATE_LIMIT_CONNECT_TIMEOUT_MS,
+    maxReconnectDelay: DEFAULT_RATE_LIMIT_MAX_RECONNECT_DELAY_MS,
+  })
+  client.on('error', (error: never) => options.onError?.(error))
   let closed = false
   const connecting = client.connect().catch((error: unknown) => options.onError?.(error))
 
