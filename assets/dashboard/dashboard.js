@@ -68,7 +68,17 @@
       grid: { stroke: '#30363d', width: 1 },
       ticks: { stroke: '#30363d' },
     }
-    var axes = [Object.assign({}, axisStyle), Object.assign({ size: 48 }, axisStyle)]
+    var timeAxis = Object.assign(
+      {
+        values: function (_u, splits) {
+          return splits.map(function (v) {
+            return time(v * 1000)
+          })
+        },
+      },
+      axisStyle,
+    )
+    var axes = [timeAxis, Object.assign({ size: 48 }, axisStyle)]
     if (options && options.y2)
       axes.push(Object.assign({ side: 1, scale: 'y2', size: 48 }, axisStyle, { grid: { show: false } }))
     var scales = { x: { time: true }, y: { range: (options && options.yRange) || rangeFromZero } }
@@ -334,6 +344,7 @@
   source.addEventListener('hello', function (event) {
     var hello = JSON.parse(event.data)
     $('tile-wb-pending').classList.toggle('off', !hello.writeBehind)
+    if (!hello.writeBehind) $('caption-wb').textContent = 'Write-behind (no queue on this server)'
     if (!hello.profiles) fill('profiles', [], 5, 'profiling is not enabled')
   })
   source.addEventListener('sample', function (event) {

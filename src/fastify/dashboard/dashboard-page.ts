@@ -29,6 +29,7 @@ export function renderDashboardPage(manifest: AssetManifest): string {
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
 <title>Hotpath dashboard</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="${asset(manifest, 'uPlot.min.css')}">
 <link rel="stylesheet" href="${asset(manifest, 'dashboard.css')}">
 </head>
@@ -55,7 +56,7 @@ export function renderDashboardPage(manifest: AssetManifest): string {
   <figure><figcaption>Cache lookups by tier (%)</figcaption><div class="chart" id="chart-cache"></div></figure>
   <figure><figcaption>Event-loop delay (ms)</figcaption><div class="chart" id="chart-loop"></div></figure>
   <figure><figcaption>Memory (MB)</figcaption><div class="chart" id="chart-memory"></div></figure>
-  <figure><figcaption>Write-behind</figcaption><div class="chart" id="chart-wb"></div></figure>
+  <figure><figcaption id="caption-wb">Write-behind (pending, lag ms)</figcaption><div class="chart" id="chart-wb"></div></figure>
 </section>
 <section class="tables">
   <div class="panel"><h2>Cache by namespace</h2>
