@@ -108,6 +108,11 @@ export function analyseFaults(
   options: AnalysisOptions = {},
 ): FaultFigures[] {
   const { windowMs, baselineMs, p99Tolerance, p99SlackMs } = { ...DEFAULT_ANALYSIS, ...options }
+  // A request overlapping any database outage may fail (one that started just before the next
+  // fault took the database away counts under the fault before); one wholly outside may not.
+  const outages = faults.filter((fault) => fault.databaseDown === true)
+  const overlapsOutage = (record: RequestRecord) =>
+    outages.some((outage) => record.end >= outage.injectedAt && record.start <= outage.healedAt)
   return faults.map((fault) => {
     const before = startedIn(records, fault.injectedAt - baselineMs, fault.injectedAt)
     const p99Before = percentile(before.map(latency), 99)
@@ -116,9 +121,6 @@ export function analyseFaults(
     const observed = startedIn(records, fault.injectedAt, fault.until)
     const failed = observed.filter((record) => !record.ok)
     const failedReads = failed.filter((record) => record.kind === 'read')
-    // A request overlapping the outage of the database may fail; one wholly outside it may not.
-    const overlapsOutage = (record: RequestRecord) =>
-      fault.databaseDown === true && record.end >= fault.injectedAt && record.start <= fault.healedAt
     let recoveryMs: number | null = null
     for (let t = fault.healedAt; t + windowMs <= fault.until; t += windowMs) {
       const window = startedIn(records, t, t + windowMs)

@@ -40,7 +40,10 @@ export function start(port: number): Promise<RunningTarget> {
 
 /**
  * {@link start} plus `GET /__reliability/state` (memory, cache trust and breaker), the tiny stats
- * call the chaos and soak runs poll; `?gc=1`-free: `/__reliability/state/gc` collects first.
+ * call the chaos and soak runs poll, and `GET /__reliability/state/gc`, which runs a full GC first
+ * when the process has `--expose-gc` (a path, not a query parameter: the service refuses
+ * undeclared ones). With `RELIABILITY_ERROR_LOG` set, every error a request ends with is appended
+ * to that file as one JSON line.
  */
 export function startObserved(port: number): Promise<RunningTarget> {
   const errorLog = process.env.RELIABILITY_ERROR_LOG
@@ -95,7 +98,13 @@ const stateRoute: ServiceSetup = (app) => {
 /** {@link start} plus extra setup steps (routes a run needs to observe the process). */
 export async function startService(port: number, extra: readonly ServiceSetup[]): Promise<RunningTarget> {
   const config = loadConfig(process.env, { port, host: '127.0.0.1' })
-  const database = await createDatabase(config.database, { poolSize: config.dbPoolSize, migrate: true })
+  // As `hotpath serve` opens it for requests (pool bounds and timeouts from the environment).
+  const database = await createDatabase(config.database, {
+    poolSize: config.dbPoolSize,
+    acquireTimeout: config.dbPoolAcquireTimeout,
+    statementTimeout: config.dbStatementTimeout,
+    migrate: true,
+  })
   try {
     if ((await new ItemsRepository(database.db).count()) === 0) await seedDatabase(database, config.seed)
     const app = await buildApp(config, {

@@ -79,6 +79,20 @@ describe('chaos analysis', () => {
     expect(fault!.failedReadsDatabaseUp).toBe(1)
   })
 
+  it('allows a read that starts before the next fault but is in flight when it stops the database', () => {
+    const records = reads(0, 10_000, () => 5)
+    // Started during the Redis fault's observation, cut off by the database stopping at 6000.
+    records.push({ start: 5_990, end: 6_050, kind: 'read', route: 'item', status: 500, ok: false })
+    // Started before the database stopped and failed before it did: not the database's doing.
+    records.push({ start: 5_900, end: 5_950, kind: 'read', route: 'item', status: 500, ok: false })
+    const [redis] = analyseFaults(records, [
+      { name: 'redis-half-open', injectedAt: 2_000, healedAt: 3_000, until: 6_000 },
+      { name: 'postgres-restart', injectedAt: 6_000, healedAt: 7_000, until: 10_000, databaseDown: true },
+    ])
+    expect(redis!.failedReads).toBe(2)
+    expect(redis!.failedReadsDatabaseUp).toBe(1)
+  })
+
   it('buckets a timeline by start time', () => {
     const windows = timeline(
       reads(
