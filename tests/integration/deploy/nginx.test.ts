@@ -13,6 +13,8 @@ import zlib from 'node:zlib'
 import { Agent, request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
+import { dashboardAssetLocations } from '../../../src/fastify/dashboard/dashboard-assets.js'
+import { buildAssets } from '../../../src/static/build-assets.js'
 import { tokenForUser } from '../../../service/src/auth/token.js'
 import { buildApp } from '../../../service/src/app.js'
 import { loadConfig } from '../../../service/src/config.js'
@@ -67,6 +69,8 @@ describe.runIf(hasNginx)('nginx in front of Hotpath (deploy/nginx)', () => {
   let app: ServiceApp
   let nginx: ChildProcess | undefined
   let nginxLog = ''
+  /** One hashed file per static location, from the asset build. */
+  let built: Array<{ prefix: string; file: string }> = []
   let base: string
   const agent = new Agent({ connections: 4 })
   const seen: Seen = { urls: [], connections: 0, headers: new Map() }
@@ -80,16 +84,24 @@ describe.runIf(hasNginx)('nginx in front of Hotpath (deploy/nginx)', () => {
 
   beforeAll(async () => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hotpath-nginx-'))
-    // Static build output stand-ins (as Hotpath's asset build writes them): hashed files with a
-    // precompressed variant and an unhashed manifest, for the app (/static/) and the dashboard.
-    const script = `console.log(${JSON.stringify('hotpath '.repeat(200))})\n`
+    // Real output of Hotpath's asset build: an app's static dir (what STATIC_DIR builds into) and
+    // the live dashboard's assets, with hashed names, .gz/.br variants and manifest.json.
+    const appSources = path.join(tmp, 'app-src')
+    fs.mkdirSync(appSources)
+    fs.writeFileSync(
+      path.join(appSources, 'app.js'),
+      `console.log(${JSON.stringify('hotpath '.repeat(200))})\n`,
+    )
     const assets = { app: path.join(tmp, 'app'), dashboard: path.join(tmp, 'dashboard') }
-    for (const dir of Object.values(assets)) {
-      fs.mkdirSync(dir)
-      fs.writeFileSync(path.join(dir, 'app.0123abcd.js'), script)
-      fs.writeFileSync(path.join(dir, 'app.0123abcd.js.gz'), zlib.gzipSync(script))
-      fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify({ 'app.js': 'app.0123abcd.js' }))
-    }
+    const appManifest = await buildAssets({ sources: [{ dir: appSources }], outDir: assets.app })
+    const dashboardManifest = await buildAssets({
+      sources: dashboardAssetLocations().sources,
+      outDir: assets.dashboard,
+    })
+    built = [
+      { prefix: '/static/', file: appManifest.files['app.js']! },
+      { prefix: '/_hotpath/assets/', file: dashboardManifest.files['dashboard.js']! },
+    ]
 
     database = await createDatabase(
       { dialect: 'sqlite', filename: path.join(tmp, 'service.db') },
@@ -189,14 +201,15 @@ describe.runIf(hasNginx)('nginx in front of Hotpath (deploy/nginx)', () => {
 
   it('serves hashed static files itself, immutable, precompressed, without reaching the service', async () => {
     const before = seen.urls.length
-    for (const prefix of ['/static/', '/_hotpath/assets/']) {
-      const plain = await get(`${prefix}app.0123abcd.js`)
+    for (const { prefix, file } of built) {
+      expect(file).toMatch(/\.[0-9a-f]{8}\.js$/)
+      const plain = await get(`${prefix}${file}`)
       expect(plain.status).toBe(200)
-      expect(plain.text).toContain('hotpath hotpath')
+      expect(plain.body.length).toBeGreaterThan(1024)
       expect(plain.headers['cache-control']).toBe('public, max-age=31536000, immutable')
       expect(plain.headers['content-type']).toMatch(/javascript/)
 
-      const gzip = await get(`${prefix}app.0123abcd.js`, { 'accept-encoding': 'gzip' })
+      const gzip = await get(`${prefix}${file}`, { 'accept-encoding': 'gzip' })
       expect(gzip.headers['content-encoding']).toBe('gzip')
       expect(gzip.headers.vary).toMatch(/accept-encoding/i)
       expect(gzip.headers['cache-control']).toBe('public, max-age=31536000, immutable')
