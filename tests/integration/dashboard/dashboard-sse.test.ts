@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 
+import Fastify from 'fastify'
 import { request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
@@ -17,8 +18,10 @@ import { loadConfig } from '../../../service/src/config.js'
 import type { ServiceApp } from '../../../service/src/context.js'
 import { createDatabase, type ServiceDatabase } from '../../../service/src/db/create-database.js'
 import { seedDatabase } from '../../../service/src/seed.js'
+import { dashboardPlugin } from '../../../src/fastify/dashboard/dashboard-plugin.js'
 import type { DashboardSample } from '../../../src/fastify/dashboard/dashboard-sampler.js'
 import type { RecentFindingsSnapshot } from '../../../src/fastify/dashboard/recent-findings.js'
+import { metricsPlugin } from '../../../src/fastify/metrics.js'
 import { publishDbQuery } from '../../../src/profiling/db-query-event.js'
 
 const TOKEN = 'dashboard-test-admin-token'
@@ -226,5 +229,28 @@ describe('dashboard event stream', () => {
     second.close()
     await until(() => app.hotpathDashboard.clients === 0)
     expect(app.hotpathDashboard.sampling).toBe(false)
+  })
+})
+
+describe('dashboard plugin on its own', () => {
+  it('validates its options and closes the app while a stream is open', async () => {
+    const bad = Fastify()
+    await expect(bad.register(dashboardPlugin, { adminToken: 'short' }).ready()).rejects.toThrow(
+      /adminToken/u,
+    )
+    await bad.close()
+
+    const plain = Fastify()
+    await plain.register(metricsPlugin)
+    await plain.register(dashboardPlugin, { adminToken: TOKEN, prefix: '/ops', interval: 50 })
+    const url = await plain.listen({ port: 0, host: '127.0.0.1' })
+    const stream = await connectSse(`${url}/ops/events`, BEARER)
+    open.push(stream)
+    const sample = (await stream.next((e) => e.event === 'sample')).data as DashboardSample
+    expect(sample.writeBehind).toBeNull()
+    expect(sample.cache?.hitRatio).toBeNull()
+    await plain.close()
+    await expect(stream.next((e) => e.event === 'never')).rejects.toThrow(/ended/u)
+    expect(plain.hotpathDashboard.sampling).toBe(false)
   })
 })
