@@ -5,7 +5,7 @@ import type { ServiceConfig } from './config.js'
 import type { Repositories, ServiceApp, ServiceContext } from './context.js'
 import { createDatabase, type ServiceDatabase } from './db/create-database.js'
 import { registerHealthRoutes } from './health/routes.js'
-import { frameworkErrors, installErrorHandler } from './http/error-handler.js'
+import { clientErrorHandler, frameworkErrors, installErrorHandler } from './http/error-handler.js'
 import { createValidatorCompiler } from './http/validator-compiler.js'
 import { ItemsRepository } from './items/repository.js'
 import { registerItemsRoutes } from './items/routes.js'
@@ -73,6 +73,7 @@ export async function buildApp(config: ServiceConfig, options: BuildAppOptions =
     logger: { level: config.logLevel },
     bodyLimit: config.bodyLimit,
     frameworkErrors,
+    clientErrorHandler,
     // One log line per request costs more than the hot-path handler itself; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
   }).withTypeProvider<TypeBoxTypeProvider>()

@@ -1,3 +1,5 @@
+import { STATUS_CODES } from 'node:http'
+import type { Duplex } from 'node:stream'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { HotpathError, describe } from '../../../src/errors.js'
 
@@ -28,6 +30,43 @@ export function frameworkErrors(error: FastifyError, _request: FastifyRequest, r
         : 'The request path is not a valid URL (bad percent-encoding).',
     },
   })
+}
+
+const CLIENT_ERRORS: Readonly<Record<string, { status: number; code: string; message: string }>> = {
+  ERR_HTTP_REQUEST_TIMEOUT: {
+    status: 408,
+    code: 'E_REQUEST_TIMEOUT',
+    message: 'The request was not received in time.',
+  },
+  HPE_HEADER_OVERFLOW: {
+    status: 431,
+    code: 'E_HEADERS_TOO_LARGE',
+    message: 'The request line and headers are larger than the server accepts (16 KiB).',
+  },
+}
+
+/**
+ * Requests Node's HTTP parser refuses before Fastify sees them (a URL or headers over 16 KiB, a
+ * request that timed out, malformed HTTP): `clientErrorHandler` for the Fastify factory, answered
+ * in the service's error format instead of Fastify's default body.
+ */
+export function clientErrorHandler(error: Error & { code?: string }, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return
+  const known = CLIENT_ERRORS[error.code ?? '']
+  const status = known?.status ?? 400
+  const body = JSON.stringify({
+    error: {
+      code: known?.code ?? 'E_BAD_REQUEST',
+      message: known?.message ?? 'The request is not valid HTTP.',
+    },
+  })
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+        `Content-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`,
+    )
+  }
+  socket.destroy(error)
 }
 
 const PARTS: Readonly<Record<string, string>> = {

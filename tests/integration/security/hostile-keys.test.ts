@@ -4,6 +4,8 @@
  * back identically by a second instance through Redis, and every Redis key stays under the prefix.
  * A private redis-server, so that SCAN sees only this file's keys.
  */
+import type { AddressInfo } from 'node:net'
+import { request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ServiceApp } from '../../../service/src/context.js'
 import type { DedicatedRedis } from '../cache/helpers.js'
@@ -141,6 +143,21 @@ describe.runIf(hasRedis)('hostile cache keys (data cache and response cache on R
     const response = await get(a, url)
     expect(response.statusCode).toBe(status)
     expect(response.json().error.code).toBe(code)
+  })
+
+  it('answers a 100 KB URL over real HTTP with 431 E_HEADERS_TOO_LARGE and keeps serving', async () => {
+    await a.listen({ port: 0, host: '127.0.0.1' })
+    const base = `http://127.0.0.1:${(a.server.address() as AddressInfo).port}`
+    for (const url of [`/search/items?q=${'x'.repeat(100_000)}`, `/items/${'9'.repeat(100_000)}`]) {
+      const response = await request(`${base}${url}`)
+      expect(response.statusCode).toBe(431)
+      expect(await response.body.json()).toEqual({
+        error: { code: 'E_HEADERS_TOO_LARGE', message: expect.any(String) },
+      })
+    }
+    const after = await request(`${base}/items/1`)
+    expect(after.statusCode).toBe(200)
+    await after.body.dump()
   })
 
   it.each([
