@@ -136,7 +136,7 @@ export function chaosHtml(result: ChaosResult, command: string, facts: Record<st
     { title: 'Latency per window', yLabel: 'ms', logY: true, bands, formatY: (y) => `${y} ms` },
   )
   return reliabilityPage('hotpath chaos under load', command, facts, [
-    `<pre>${escapeHtml(formatChaos(result))}</pre>`,
+    `<pre style="overflow-x: auto">${escapeHtml(formatChaos(result))}</pre>`,
     throughput,
     latency,
   ])

@@ -54,7 +54,7 @@ export function soakHtml(result: SoakResult, command: string, facts: Record<stri
     formatY: (y) => `${y.toFixed(0)} MiB`,
   })
   return reliabilityPage('hotpath soak', command, facts, [
-    `<pre>${escapeHtml(formatSoak(result))}</pre>`,
+    `<pre style="overflow-x: auto">${escapeHtml(formatSoak(result))}</pre>`,
     chart,
   ])
 }
