@@ -67,7 +67,12 @@ export async function buildApp(config: ServiceConfig, options: BuildAppOptions =
   const ownsDatabase = options.database === undefined
   const database =
     options.database ??
-    (await createDatabase(config.database, { poolSize: config.dbPoolSize, migrate: true }))
+    (await createDatabase(config.database, {
+      poolSize: config.dbPoolSize,
+      acquireTimeout: config.dbPoolAcquireTimeout,
+      statementTimeout: config.dbStatementTimeout,
+      migrate: true,
+    }))
 
   const app = Fastify({
     logger: { level: config.logLevel },
