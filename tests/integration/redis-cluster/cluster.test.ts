@@ -318,6 +318,32 @@ describe.runIf(hasRedis)('a cluster as a minimal ACL user', () => {
   })
 })
 
+describe.runIf(hasRedis)('a cluster that is not up yet', () => {
+  it('getOrSet answers from the loader meanwhile, and the cache connects once the cluster starts', async () => {
+    const ports = [7120, 7121, 7122]
+    const url = `redis+cluster://${ports.map((port) => `127.0.0.1:${port}`).join(',')}`
+    const make = () => createCache({ prefix: 'late', ttlJitter: 0, l2: redisStore({ url, timeout: 200 }) })
+    const cache = make()
+    const errors: string[] = []
+    cache.on('error', ({ operation }) => errors.push(operation))
+    let late: RedisClusterProcess | undefined
+    let other: Cache | undefined
+    try {
+      expect(await cache.getOrSet('k', () => 'loaded')).toBe('loaded')
+      await expect.poll(() => errors.length).toBeGreaterThan(0)
+      late = await startRedisCluster({ ports })
+      await expect.poll(() => cache.stats().l1Trusted, { timeout: 15_000 }).toBe(true)
+      await cache.set('k2', 'shared')
+      other = make()
+      expect(await other.get('k2')).toBe('shared')
+    } finally {
+      await cache.close()
+      await other?.close()
+      await late?.stop()
+    }
+  })
+})
+
 describe.runIf(hasRedis)('the reference service with REDIS_URL=redis+cluster://', () => {
   it('two instances share the cached reads and the write-behind queue through the cluster', async () => {
     const target: TestDatabase = await createTestDatabase('sqlite')

@@ -1,4 +1,4 @@
-import { keySlot } from './key-slot.js'
+import { CLUSTER_SLOTS, keySlot } from './key-slot.js'
 
 type RedisArg = string | Buffer
 
@@ -15,6 +15,7 @@ export interface NodeRedisClusterLike {
   readonly isOpen: boolean
   readonly _options: { defaults?: Record<string, unknown> } & Record<string, unknown>
   readonly masters: readonly unknown[]
+  readonly slots: readonly unknown[]
   connect(): Promise<unknown>
   sendCommand<T = unknown>(
     firstKey: RedisArg | undefined,
@@ -98,6 +99,13 @@ export function firstKeyOf(args: readonly RedisArg[]): RedisArg | undefined {
   }
 }
 
+/** Topology reads that may come back partial before a partial topology is accepted. */
+const PARTIAL_TOPOLOGY_RETRIES = 10
+
+function defaultRetryDelay(attempt: number): number {
+  return Math.min(50 * 2 ** Math.min(attempt, 10), 1_000)
+}
+
 const EVENT_MAP: Record<string, readonly string[]> = {
   error: ['error', 'node-error'],
   ready: ['node-ready'],
@@ -115,9 +123,17 @@ const EVENT_MAP: Record<string, readonly string[]> = {
 export class ClusterClient {
   readonly cluster: NodeRedisClusterLike
   readonly #listeners = new Map<(...args: never[]) => void, [string, (...args: never[]) => void][]>()
+  readonly #retryDelay: (attempt: number) => number
+  #connecting: Promise<this> | undefined
+  #destroyed = false
 
-  constructor(cluster: NodeRedisClusterLike) {
+  /**
+   * @param retryDelay delay before the next topology discovery after a failed one (node-redis
+   * gives up after one try; a standalone client keeps reconnecting, so this does too).
+   */
+  constructor(cluster: NodeRedisClusterLike, retryDelay: (attempt: number) => number = defaultRetryDelay) {
     this.cluster = cluster
+    this.#retryDelay = retryDelay
   }
 
   get isOpen(): boolean {
@@ -128,9 +144,46 @@ export class ClusterClient {
     return this.cluster.isOpen
   }
 
-  async connect(): Promise<this> {
-    await this.cluster.connect()
-    return this
+  /**
+   * Discover the topology and connect; when no seed node answers, retry (with `retryDelay`)
+   * until one does or the client is destroyed, reporting each failure as an `error` event.
+   */
+  connect(): Promise<this> {
+    this.#connecting ??= (async () => {
+      for (let attempt = 0; ; attempt++) {
+        if (this.#destroyed) throw new Error('the cluster client was destroyed before it connected')
+        try {
+          await this.cluster.connect()
+          // A topology read while the cluster is forming (slots not all assigned yet) would stay
+          // partial: node-redis only rediscovers on MOVED. Read it again, a few times at most (a
+          // cluster may run with partial coverage on purpose).
+          if (attempt >= PARTIAL_TOPOLOGY_RETRIES || this.#covered()) return this
+          this.cluster.destroy()
+          throw new Error('the cluster does not cover every slot yet')
+        } catch (error) {
+          if (this.cluster.isOpen) return this
+          this.#emitError(error)
+          await new Promise((resolve) => setTimeout(resolve, this.#retryDelay(attempt)))
+        }
+      }
+    })().finally(() => {
+      this.#connecting = undefined
+    })
+    return this.#connecting
+  }
+
+  #covered(): boolean {
+    const slots = this.cluster.slots
+    for (let slot = 0; slot < CLUSTER_SLOTS; slot++) if (slots[slot] === undefined) return false
+    return true
+  }
+
+  #emitError(error: unknown): void {
+    const emitter = this.cluster as unknown as {
+      emit?: (event: string, ...args: unknown[]) => boolean
+      listenerCount?: (event: string) => number
+    }
+    if ((emitter.listenerCount?.('error') ?? 0) > 0) emitter.emit?.('error', error)
   }
 
   sendCommand<T = unknown>(args: readonly RedisArg[], options?: RoutedCommandOptions): Promise<T> {
@@ -203,7 +256,7 @@ export class ClusterClient {
     clusterOverrides: Record<string, unknown> = {},
   ): ClusterClient {
     const defaults = { ...(this.cluster._options.defaults ?? {}), ...overrides }
-    return new ClusterClient(this.cluster.duplicate({ ...clusterOverrides, defaults }))
+    return new ClusterClient(this.cluster.duplicate({ ...clusterOverrides, defaults }), this.#retryDelay)
   }
 
   subscribe(channel: string, listener: (message: string, channel: string) => void): Promise<void> {
@@ -233,6 +286,7 @@ export class ClusterClient {
   }
 
   destroy(): void {
-    this.cluster.destroy()
+    this.#destroyed = true
+    if (this.cluster.isOpen) this.cluster.destroy()
   }
 }

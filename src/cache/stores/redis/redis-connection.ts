@@ -215,7 +215,9 @@ export function createRedisConnection(
     // A subscriber only needs the topology and its pub/sub node.
     minimizeConnections: extra.subscriber === true,
   })
-  return new ClusterClient(cluster as unknown as ConstructorParameters<typeof ClusterClient>[0])
+  return new ClusterClient(cluster as unknown as ConstructorParameters<typeof ClusterClient>[0], (attempt) =>
+    Math.min(50 * 2 ** Math.min(attempt, 10), maxDelay),
+  )
 }
 
 /**
