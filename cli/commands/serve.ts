@@ -4,6 +4,7 @@ import Fastify from 'fastify'
 import { buildApp, type ServiceSetup } from '../../service/src/app.js'
 import { runPrimary } from '../../service/src/cluster/run-primary.js'
 import { superviseWorker, workerId } from '../../service/src/cluster/supervise-worker.js'
+import { serveClusterMetrics } from '../../service/src/cluster/cluster-metrics.js'
 import { resolveWorkers } from '../../service/src/cluster/workers-option.js'
 import { loadConfig, type ServiceConfig } from '../../service/src/config.js'
 import {
@@ -27,6 +28,8 @@ const SERVE_ENVIRONMENT_HELP = `
 Environment (besides PORT, HOST, DATABASE_URL, REDIS_URL, LOG_LEVEL):
   CACHE=on|off             data cache, cache-aside on items, lists, search, posts (on)
   CACHE_PREFIX, CACHE_TTL, CACHE_GRACE   Redis key prefix (hp), lifetime (60s), grace (10s)
+  CACHE_L1_MAX_BYTES       in-process L1 byte budget of the data and response caches (64mib)
+  RATE_LIMIT=off|<n>/<window>   requests per client address and token, e.g. 600/1m; shared through REDIS_URL (off)
   HTTP_CACHE=on|off        server-side HTTP response cache (off)
   FAST_LANE=on|off         answer stored public responses before routing; needs HTTP_CACHE=on (off)
   REQUIRE_IF_MATCH=on|off  item writes without If-Match get 428 (off)
@@ -192,6 +195,8 @@ async function servePrimary(config: ServiceConfig, flags: ServeFlags, workers: n
       'each worker has its own memory cache and, without REDIS_URL, no coherence bus: a write through one worker leaves the others serving their copy until CACHE_TTL; set REDIS_URL (or CACHE=off) with several workers',
     )
   }
+  // Scrapes land on one worker; the primary merges every worker's registry for it.
+  serveClusterMetrics()
   runPrimary({ workers, log, shutdownTimeoutMs: SHUTDOWN_TIMEOUT_MS })
 }
 
