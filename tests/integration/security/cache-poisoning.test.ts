@@ -4,6 +4,7 @@
  * (unkeyed headers, cloaked parameters, a GET body, deceptive paths, credentials) never changes
  * what another client is served, and private or cookie-setting responses are never stored.
  */
+import zlib from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { tokenForUser } from '../../../service/src/auth/token.js'
 import type { ServiceApp } from '../../../service/src/context.js'
@@ -118,6 +119,34 @@ describe.runIf(hasRedis)('cache poisoning (HTTP_CACHE=on, data cache on Redis)',
       await expectClean(url)
       const plain = await get(victim, url)
       expect(plain.headers['content-encoding']).toBeUndefined()
+    }
+  })
+
+  it('serves each client the encoding it asked for, of the same stored body, whoever filled the entry', async () => {
+    // Large enough to be compressed (a page of 100 items).
+    const url = '/items?page=2&size=100'
+    const first = await get(attacker, url, { 'accept-encoding': 'evil, gzip;q=0, br;q=0' })
+    expect(first.statusCode).toBe(200)
+    expect(first.headers['content-encoding']).toBeUndefined()
+    const expected = (await get(truth, url)).json()
+    const decode = (response: Awaited<ReturnType<typeof get>>) => {
+      const raw = response.rawPayload
+      const encoding = response.headers['content-encoding']
+      const body =
+        encoding === 'gzip' ? zlib.gunzipSync(raw) : encoding === 'br' ? zlib.brotliDecompressSync(raw) : raw
+      return JSON.parse(body.toString())
+    }
+    for (const app of [victim, attacker]) {
+      const gzip = await get(app, url, { 'accept-encoding': 'gzip' })
+      expect(gzip.headers['content-encoding']).toBe('gzip')
+      expect(decode(gzip)).toEqual(expected)
+      const br = await get(app, url, { 'accept-encoding': 'br' })
+      expect(br.headers['content-encoding']).toBe('br')
+      expect(decode(br)).toEqual(expected)
+      const plain = await get(app, url)
+      expect(plain.headers['content-encoding']).toBeUndefined()
+      expect(plain.json()).toEqual(expected)
+      expect(plain.headers.vary).toMatch(/accept-encoding/i)
     }
   })
 
