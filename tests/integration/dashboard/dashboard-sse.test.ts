@@ -233,7 +233,7 @@ describe('dashboard event stream', () => {
 })
 
 describe('dashboard plugin on its own', () => {
-  it('validates its options and closes the app while a stream is open', async () => {
+  it('validates its options, sends heartbeats, and closes the app while a stream is open', async () => {
     const bad = Fastify()
     await expect(bad.register(dashboardPlugin, { adminToken: 'short' }).ready()).rejects.toThrow(
       /adminToken/u,
@@ -242,13 +242,14 @@ describe('dashboard plugin on its own', () => {
 
     const plain = Fastify()
     await plain.register(metricsPlugin)
-    await plain.register(dashboardPlugin, { adminToken: TOKEN, prefix: '/ops', interval: 50 })
+    await plain.register(dashboardPlugin, { adminToken: TOKEN, prefix: '/ops', interval: 50, heartbeat: 60 })
     const url = await plain.listen({ port: 0, host: '127.0.0.1' })
     const stream = await connectSse(`${url}/ops/events`, BEARER)
     open.push(stream)
     const sample = (await stream.next((e) => e.event === 'sample')).data as DashboardSample
     expect(sample.writeBehind).toBeNull()
     expect(sample.cache?.hitRatio).toBeNull()
+    await until(() => stream.comments.includes('heartbeat'))
     await plain.close()
     await expect(stream.next((e) => e.event === 'never')).rejects.toThrow(/ended/u)
     expect(plain.hotpathDashboard.sampling).toBe(false)
