@@ -33,7 +33,7 @@ import { DEFAULT_MIX, startLoad, type TrafficMix } from './chaos-load.js'
 import { ChaosPostgres } from './chaos-postgres.js'
 import { HalfOpenProxy } from './chaos-proxy.js'
 import { ChaosRedis } from './chaos-redis.js'
-import { STATE_PATH, type ServiceState } from './chaos-target.js'
+import { serviceEnvironment, STATE_PATH, type ServiceState } from './chaos-target.js'
 
 const TARGET = path.join(path.dirname(fileURLToPath(import.meta.url)), 'chaos-target.ts')
 
@@ -183,7 +183,7 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosResult>
 
     const service = await spawnTarget(TARGET, {
       exportName: 'startObserved',
-      env: {
+      env: serviceEnvironment({
         DATABASE_URL: databaseUrl,
         REDIS_URL: `redis://127.0.0.1:${proxy.port}`,
         CACHE: 'on',
@@ -196,7 +196,7 @@ export async function runChaos(options: ChaosOptions = {}): Promise<ChaosResult>
         SEED_USERS: '100',
         SEED_POSTS: '100',
         RELIABILITY_ERROR_LOG: errorLog,
-      },
+      }),
     })
     let serviceStopped = false
     cleanups.push(async () => {

@@ -15,7 +15,7 @@ import { spawnTarget, type SpawnedTarget } from '../../lib/spawn-target.js'
 import { DEFAULT_MIX, readPaths, startLoad, type TrafficMix } from './chaos-load.js'
 import { ChaosPostgres } from './chaos-postgres.js'
 import { ChaosRedis } from './chaos-redis.js'
-import { STATE_PATH, type ServiceState } from './chaos-target.js'
+import { serviceEnvironment, STATE_PATH, type ServiceState } from './chaos-target.js'
 import { detectGrowth, type GrowthVerdict, type SeriesPoint } from './soak-analysis.js'
 
 const TARGET = path.join(path.dirname(fileURLToPath(import.meta.url)), 'chaos-target.ts')
@@ -119,7 +119,7 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakResult> {
     }
     const service = await spawnTarget(TARGET, {
       exportName: 'startObserved',
-      env: {
+      env: serviceEnvironment({
         DATABASE_URL: databaseUrl,
         REDIS_URL: redis.url,
         CACHE: 'on',
@@ -131,7 +131,7 @@ export async function runSoak(options: SoakOptions = {}): Promise<SoakResult> {
         SEED_USERS: '100',
         SEED_POSTS: '100',
         NODE_OPTIONS: [process.env.NODE_OPTIONS, settings.gc ? '--expose-gc' : ''].filter(Boolean).join(' '),
-      },
+      }),
     })
     cleanups.push(() => service.stop())
     log(`service ${service.url} (pid ${service.pid}), ${settings.database}, redis ${redis.url}`)
