@@ -6,6 +6,9 @@ import { profilingPlugin } from '../../src/fastify/profiling.js'
 import { serverTimingPlugin } from '../../src/fastify/server-timing.js'
 import { staticAssets } from '../../src/fastify/static-assets.js'
 import { cacheStatsSource, type PoolStats } from '../../src/profiling/metrics.js'
+import cluster from 'node:cluster'
+import type { HotpathMetrics } from '../../src/profiling/metrics.js'
+import { workerMetricsSource } from './cluster/cluster-metrics.js'
 import type { ServiceApp } from './context.js'
 import { exportRoutes } from './exports/export-routes.js'
 import { statsPlugin } from './stats/stats-plugin.js'
@@ -46,8 +49,11 @@ export async function registerServicePlugins(app: ServiceApp): Promise<void> {
     }
     if (diagnostics.metrics) {
       const raw = database.raw
+      const clusterMetrics = clusterMetricsSource()
       await app.register(metricsPlugin, {
         ...(diagnostics.metricsToken === undefined ? {} : { token: diagnostics.metricsToken }),
+        // Under `serve --workers N` a scrape reaches one worker: serve the merged metrics of all.
+        ...(cluster.isWorker ? { source: clusterMetrics.source } : {}),
         ...(cache ? { cacheStats: cacheStatsSource(cache.cache) } : {}),
         ...(raw.dialect === 'postgres'
           ? {
@@ -59,6 +65,7 @@ export async function registerServicePlugins(app: ServiceApp): Promise<void> {
             }
           : {}),
       })
+      if (cluster.isWorker) clusterMetrics.join(app.hotpathMetrics)
       // WRITE_STRATEGY=behind: pending writes, flush lag, flushed / retried / dead-lettered counters.
       if (app.writeBehind !== undefined) {
         registerWriteBehindMetrics(app.writeBehind, app.hotpathMetrics.registry)
@@ -100,4 +107,21 @@ export async function registerServicePlugins(app: ServiceApp): Promise<void> {
     await app.register(exportRoutes, { database })
   }
   if (!app.hasRoute({ method: 'GET', url: '/stats/prices' })) await app.register(statsPlugin)
+}
+
+/**
+ * The metrics source of a cluster worker. The registry joins the primary's aggregation as soon as
+ * the plugin exists (`join`), not at the first scrape: the primary asks every worker at once.
+ */
+function clusterMetricsSource(): {
+  join(metrics: HotpathMetrics): void
+  source: () => Promise<string>
+} {
+  let fetch: (() => Promise<string>) | undefined
+  return {
+    join(metrics) {
+      fetch ??= workerMetricsSource(metrics.registry)
+    },
+    source: () => (fetch ? fetch() : Promise.reject(new Error('cluster metrics not joined'))),
+  }
 }

@@ -28,6 +28,12 @@ export interface MetricsOptions extends HotpathMetricsOptions {
    * @default undefined
    */
   metrics?: HotpathMetrics
+  /**
+   * Produce the exposition text served at `path` instead of this registry's own, e.g. metrics
+   * merged across cluster workers. A rejection with a `statusCode` (503) is answered with it.
+   * @default undefined (this process's registry)
+   */
+  source?: (metrics: HotpathMetrics) => Promise<string>
 }
 
 const plugin: FastifyPluginCallback<MetricsOptions> = (fastify, options, done) => {
@@ -63,7 +69,8 @@ const plugin: FastifyPluginCallback<MetricsOptions> = (fastify, options, done) =
           },
         })
     }
-    return reply.type(metrics.contentType).send(await metrics.metrics())
+    const text = options.source ? await options.source(metrics) : await metrics.metrics()
+    return reply.type(metrics.contentType).send(text)
   })
   if (owned)
     fastify.addHook('onClose', (_instance, next) => {

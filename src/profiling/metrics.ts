@@ -206,6 +206,8 @@ export class HotpathMetrics {
         (last ??= Promise.resolve(writeBehind()).finally(() => setImmediate(() => (last = null))))
       new Gauge({
         name: `${prefix}write_behind_pending`,
+        // prom-client's AggregatorRegistry: the queue is shared: every worker reads the same figure.
+        aggregator: 'max',
         help: 'Acknowledged writes not yet written to the database.',
         registers,
         async collect() {
@@ -214,6 +216,8 @@ export class HotpathMetrics {
       })
       new Gauge({
         name: `${prefix}write_behind_lag_seconds`,
+        // prom-client's AggregatorRegistry: the queue is shared: every worker reads the same figure.
+        aggregator: 'max',
         help: 'Age of the oldest pending write-behind entry.',
         registers,
         async collect() {
@@ -285,6 +289,8 @@ export class HotpathMetrics {
     this.cleanups.push(() => eventLoop.disable())
     new Gauge({
       name: `${prefix}event_loop_delay_seconds`,
+      // prom-client's AggregatorRegistry: merged across cluster workers: the worst loop, not a sum.
+      aggregator: 'max',
       help: 'Event-loop delay since the previous scrape (monitorEventLoopDelay), by statistic.',
       labelNames: ['stat'],
       registers,

@@ -41,6 +41,8 @@ export function registerWriteBehindMetrics(source: WriteBehindStatsSource, regis
       help,
       labelNames: ['queue'],
       registers: [registry],
+      // Queue-wide figures every instance reads alike: merged across cluster workers, not summed.
+      aggregator: 'max',
       async collect() {
         this.set({ queue }, pick(await read()))
       },

@@ -10,6 +10,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { Pool } from 'undici'
+import http from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { RestartBackoff } from '../../../service/src/cluster/restart-backoff.js'
 import { resolveWorkers } from '../../../service/src/cluster/workers-option.js'
@@ -262,6 +263,39 @@ describe('hotpath serve --workers 2', () => {
     ).toEqual(['primary'])
     const listening = lines().filter((line) => line.msg?.startsWith('Server listening at'))
     expect(listening.map((line) => line.worker).sort()).toEqual([1, 2])
+  })
+
+  it('/metrics merges the counters of every worker, whichever worker answers the scrape', async () => {
+    // One connection per request: the primary deals connections to the workers in turn.
+    const get = (url: string) =>
+      new Promise<{ status: number; body: string }>((resolve, reject) => {
+        http
+          .get(url, { agent: false }, (response) => {
+            let body = ''
+            response.setEncoding('utf8').on('data', (chunk: string) => (body += chunk))
+            response.on('end', () => resolve({ status: response.statusCode ?? 0, body }))
+          })
+          .on('error', reject)
+      })
+    const itemReads = (text: string) =>
+      text
+        .split('\n')
+        .filter(
+          (line) =>
+            line.startsWith('hotpath_http_request_duration_seconds_count') && line.includes('/items/:id'),
+        )
+        .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0)
+    const first = await get(`${origin}/metrics`)
+    expect(first.status).toBe(200)
+    const before = itemReads(first.body)
+    const sent = 40
+    for (let i = 0; i < sent; i++) expect((await get(`${origin}/items/${(i % ITEMS) + 1}`)).status).toBe(200)
+    // Two scrapes, likely answered by different workers: each sees every worker's requests.
+    for (let scrape = 0; scrape < 2; scrape++) {
+      const { status, body } = await get(`${origin}/metrics`)
+      expect(status).toBe(200)
+      expect(itemReads(body) - before).toBeGreaterThanOrEqual(sent)
+    }
   })
 
   it('a SIGKILLed worker costs at most its in-flight requests and is replaced by a worker that serves', async () => {
