@@ -31,6 +31,12 @@ describe('loadConfig', () => {
         nPlusOneThreshold: 0,
         blockingThresholdMs: 100,
       },
+      dbPoolAcquireTimeout: undefined,
+      dbStatementTimeout: undefined,
+      dashboard: false,
+      staticDir: undefined,
+      staticOutDir: 'dist/assets/app',
+      upstream: { url: undefined, ttl: 60_000 },
     })
     expect(Object.isFrozen(config)).toBe(true)
     expect(Object.isFrozen(config.seed)).toBe(true)
