@@ -89,3 +89,48 @@ export function translateQueryError(error: unknown, statementTimeoutMs: number |
   }
   return error
 }
+
+/** The database cannot be reached or is shutting down: a retryable 503, not a 500. */
+export class DbUnavailableError extends HotpathError {
+  readonly retryAfter: number
+
+  constructor(options: { cause?: unknown; retryAfter?: number } = {}) {
+    super('E_DB_UNAVAILABLE', 'The database is unavailable (restarting or unreachable); retry shortly.', {
+      statusCode: 503,
+      cause: options.cause,
+    })
+    this.retryAfter = options.retryAfter ?? 1
+  }
+}
+
+/** SQLSTATEs of a database that went away or is not accepting connections. */
+const UNAVAILABLE_SQLSTATES = new Set(['57P01', '57P02', '57P03', '53300'])
+/** Socket errors on the way to the database. */
+const UNAVAILABLE_ERRNOS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENOTFOUND',
+])
+/** SQLite: another connection holds the lock past `busy_timeout`. */
+const SQLITE_UNAVAILABLE = new Set(['SQLITE_BUSY', 'SQLITE_LOCKED'])
+
+/**
+ * Whether an unhandled error means "the database is not there right now" (PostgreSQL restarting,
+ * a connection cut, a class 08 connection exception, a locked SQLite file) rather than a bug.
+ */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false
+  const code = (error as { code?: unknown }).code
+  if (typeof code === 'string') {
+    if (UNAVAILABLE_SQLSTATES.has(code) || code.startsWith('08')) return true
+    if (UNAVAILABLE_ERRNOS.has(code) || SQLITE_UNAVAILABLE.has(code)) return true
+  }
+  // pg's own messages when the socket closes under a query or a pooled client.
+  return (
+    /^Connection terminated/.test(error.message) ||
+    error.message === 'Client has encountered a connection error and is not queryable'
+  )
+}

@@ -2,6 +2,7 @@ import { STATUS_CODES } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { HotpathError, describe } from '../../../src/errors.js'
+import { DbUnavailableError, isDatabaseUnavailable } from '../db/pool-errors.js'
 
 /** Fastify's own 4xx errors, renamed into the service's stable codes. */
 const FASTIFY_CODES: Readonly<Record<string, { code: string; message?: string }>> = {
@@ -115,6 +116,15 @@ export function installErrorHandler(app: FastifyInstance): void {
       const code = known?.code ?? 'E_BAD_REQUEST'
       const message = known?.message ?? explain(error, request) ?? error.message
       return reply.code(status).send({ error: { code, message } })
+    }
+    if (isDatabaseUnavailable(error)) {
+      // A database restart or a cut connection is not a bug: say so, and when to come back.
+      request.log.warn({ err: error }, 'database unavailable')
+      const unavailable = new DbUnavailableError({ cause: error })
+      return reply
+        .code(503)
+        .header('retry-after', String(unavailable.retryAfter))
+        .send({ error: { code: unavailable.code, message: unavailable.message } })
     }
     request.log.error({ err: error }, 'unhandled error')
     return reply.code(500).send({ error: { code: 'E_INTERNAL', message: 'Internal server error.' } })

@@ -6,6 +6,7 @@
  * connection or runs `pg_sleep`.
  */
 import { sql } from 'kysely'
+import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { buildApp } from '../../../service/src/app.js'
 import { loadConfig } from '../../../service/src/config.js'
@@ -70,6 +71,14 @@ describe.runIf(hasPostgres)('PostgreSQL pool limits', () => {
             })
             return { held: true }
           })
+          // A long query exempt from the statement timeout, for the backend to be killed under.
+          instance.get('/test/doomed', async () => {
+            await database.db.transaction().execute(async (trx) => {
+              await sql`set local statement_timeout = 0`.execute(trx)
+              await sql`select pg_sleep(30) as doomed_query`.execute(trx)
+            })
+            return { slept: true }
+          })
           instance.get('/test/sleep', async () => {
             await sql`select pg_sleep(5)`.execute(database.db)
             return { slept: true }
@@ -108,5 +117,31 @@ describe.runIf(hasPostgres)('PostgreSQL pool limits', () => {
     expect(response.json()).toMatchObject({ error: { code: 'E_DB_STATEMENT_TIMEOUT' } })
     // The connection went back to the pool in working order.
     expect((await app.inject({ method: 'GET', url: '/items/2' })).statusCode).toBe(200)
+  })
+
+  it('answers 503 E_DB_UNAVAILABLE with Retry-After when the database connection dies under a query', async () => {
+    const admin = new pg.Client({ connectionString: testDatabase.url })
+    await admin.connect()
+    try {
+      const doomed = app.inject({ method: 'GET', url: '/test/doomed' })
+      // Kill the backend once the query runs: PostgreSQL ends it with 57P01 (admin shutdown).
+      let killed = 0
+      for (let attempt = 0; attempt < 200 && killed === 0; attempt++) {
+        const result = await admin.query(
+          `select pg_terminate_backend(pid) from pg_stat_activity where query like '%doomed_query%' and pid <> pg_backend_pid()`,
+        )
+        killed = result.rowCount ?? 0
+        if (killed === 0) await new Promise((resolve) => setTimeout(resolve, 25))
+      }
+      expect(killed).toBe(1)
+      const response = await doomed
+      expect(response.statusCode).toBe(503)
+      expect(response.headers['retry-after']).toBe('1')
+      expect(response.json()).toMatchObject({ error: { code: 'E_DB_UNAVAILABLE' } })
+      // The pool replaced the dead connection.
+      expect((await app.inject({ method: 'GET', url: '/items/3' })).statusCode).toBe(200)
+    } finally {
+      await admin.end()
+    }
   })
 })
