@@ -9,6 +9,8 @@
  * write-behind drain after the load): on a shared or loaded machine req/s mostly measures the
  * neighbours, CPU per request much less so.
  *
+ * `TARGET_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/p"` profiles each target (written on exit).
+ *
  * Needs Redis (REDIS_URL) for write-behind and the cache, and PostgreSQL (POSTGRES_URL, db
  * `postgres` reachable for CREATE DATABASE) for the PostgreSQL rows. Run it alone on the machine.
  */
@@ -129,7 +131,9 @@ async function prepareDatabase(
 }
 
 function startTarget(env: Record<string, string>): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', TARGET], {
+  // TARGET_NODE_FLAGS="--cpu-prof --cpu-prof-dir=/tmp/p" profiles each target (written when it stops).
+  const flags = process.env.TARGET_NODE_FLAGS?.split(' ').filter(Boolean) ?? []
+  const child = spawn(process.execPath, [...flags, '--import', 'tsx', TARGET], {
     env: { ...process.env, ...env, PORT: '0' },
     stdio: ['ignore', 'pipe', 'inherit'],
   })
