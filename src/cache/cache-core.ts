@@ -767,7 +767,7 @@ export class CacheCore {
         if (!(error instanceof CacheStoreError)) throw error
       }
     }
-    return this.#load(key, l1Key, redisKey, token, loader, options, stale, flight, stamp, seq)
+    return this.#load(ns, key, l1Key, redisKey, token, loader, options, stale, flight, stamp, seq)
   }
 
   #usable(read: StoredRead | undefined): { value: CacheEntry; payloadBytes: number } | undefined {
@@ -800,6 +800,7 @@ export class CacheCore {
   }
 
   async #load<T>(
+    ns: NamespaceState,
     key: string,
     l1Key: string,
     redisKey: string | undefined,
@@ -844,11 +845,11 @@ export class CacheCore {
       value = await this.#runLoader(key, loader, context, hard, flight)
     } catch (error) {
       this.counters.loadErrors++
-      this.emit('load', { key, durationMs: Date.now() - startedAt, ok: false })
+      this.emit('load', { key, namespace: ns.path, durationMs: Date.now() - startedAt, ok: false })
       if (token !== undefined && redisKey !== undefined) this.l2?.releaseLease(redisKey, token).catch(NOOP)
       throw error
     }
-    this.emit('load', { key, durationMs: Date.now() - startedAt, ok: true })
+    this.emit('load', { key, namespace: ns.path, durationMs: Date.now() - startedAt, ok: true })
     const negative =
       options?.negativeTtl === undefined ? 0 : parseDuration(options.negativeTtl, 'negativeTtl')
     if (value === undefined && negative === 0) {

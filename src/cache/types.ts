@@ -130,7 +130,8 @@ export interface CacheEvents {
   stale: { key: string; tier: CacheTier }
   set: { key: string }
   delete: { key: string }
-  load: { key: string; durationMs: number; ok: boolean }
+  /** `namespace` is the loading cache's namespace path (`''` for the root). */
+  load: { key: string; namespace: string; durationMs: number; ok: boolean }
   error: { operation: string; key?: string; error: unknown }
   circuit: { state: 'closed' | 'open' | 'half-open' }
   coherence: { state: 'connected' | 'lost' | 'resynced' }

@@ -280,7 +280,8 @@ export class HotpathMetrics {
         follow(CACHE_STALE_CHANNEL, (m) => this.recordCache(m.tier, m.namespace, 'stale'))
       }
       follow(CACHE_LOAD_CHANNEL, (m) => {
-        if (typeof m.durationMs === 'number') this.observeLoader(m.namespace, m.durationMs)
+        // Same naming as the cache stats source: the root cache is `root`.
+        if (typeof m.durationMs === 'number') this.observeLoader(m.namespace || 'root', m.durationMs)
       })
     }
 

@@ -143,7 +143,10 @@ describe('HotpathMetrics', () => {
         const events = parsePrometheusText(await metrics.metrics())
         expect(sampleValue(events, 'hotpath_cache_requests_total', { tier: 'l1', result: 'hit' })).toBe(2)
         expect(sampleValue(events, 'hotpath_cache_requests_total', { tier: 'l1', result: 'miss' })).toBe(1)
-        expect(sampleValue(events, 'hotpath_cache_loader_duration_seconds_count')).toBe(1)
+        // Loads are labelled with the namespace that loaded (was always 'default').
+        expect(
+          sampleValue(events, 'hotpath_cache_loader_duration_seconds_count', { namespace: 'users' }),
+        ).toBe(1)
         const stats = parsePrometheusText(await fromStats.metrics())
         expect(
           sampleValue(stats, 'hotpath_cache_requests_total', {
