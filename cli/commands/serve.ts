@@ -30,6 +30,7 @@ Environment (besides PORT, HOST, DATABASE_URL, REDIS_URL, LOG_LEVEL):
   CACHE_PREFIX, CACHE_TTL, CACHE_GRACE   Redis key prefix (hp), lifetime (60s), grace (10s)
   CACHE_L1_MAX_BYTES       in-process L1 byte budget of the data and response caches (64mib)
   RATE_LIMIT=off|<n>/<window>   requests per client address and token, e.g. 600/1m; shared through REDIS_URL (off)
+  TRUST_PROXY=<addresses>  proxies (e.g. 127.0.0.1) whose X-Forwarded-For gives the client address (off)
   HTTP_CACHE=on|off        server-side HTTP response cache (off)
   FAST_LANE=on|off         answer stored public responses before routing; needs HTTP_CACHE=on (off)
   REQUIRE_IF_MATCH=on|off  item writes without If-Match get 428 (off)

@@ -77,6 +77,8 @@ export async function buildApp(config: ServiceConfig, options: BuildAppOptions =
   const app = Fastify({
     logger: { level: config.logLevel },
     bodyLimit: config.bodyLimit,
+    // Off by default: behind nginx, set TRUST_PROXY to its address so request.ip is the client's.
+    ...(config.trustProxy === false ? {} : { trustProxy: config.trustProxy }),
     frameworkErrors,
     clientErrorHandler,
     // One log line per request costs more than the hot-path handler itself; errors are still logged.

@@ -82,6 +82,12 @@ export interface ServiceConfig {
   readonly bodyLimit: number
   /** `RATE_LIMIT=off|<n>/<window>`: requests per client address (and per token); `false` = off. */
   readonly rateLimit: RateLimitBudget | false
+  /**
+   * Fastify's `trustProxy`: which peers may set `X-Forwarded-For` / `-Proto` / `-Host` for
+   * `request.ip` (rate limiting, logs). `false` trusts none; a list of addresses or CIDRs trusts
+   * those proxies (e.g. nginx on 127.0.0.1).
+   */
+  readonly trustProxy: false | string[]
   readonly seed: SeedSizes
   /** Data cache settings (`CACHE`, `CACHE_PREFIX`, `CACHE_TTL`, `CACHE_GRACE`). */
   readonly cache: CacheConfig
@@ -194,6 +200,7 @@ export function loadConfig(env: Env = process.env, flags: ConfigFlags = {}): Ser
     logLevel: logLevel(pick(flags.logLevel, 'LOG_LEVEL', '--log-level'), DEFAULT_LOG_LEVEL),
     bodyLimit: byteSize(pick(undefined, 'BODY_LIMIT'), DEFAULT_BODY_LIMIT),
     rateLimit: rateLimitBudget(pick(undefined, 'RATE_LIMIT')),
+    trustProxy: trustProxy(pick(undefined, 'TRUST_PROXY')),
     seed: Object.freeze({
       items: integer(pick(undefined, 'SEED_ITEMS'), DEFAULT_SEED_ITEMS, 0, 100_000_000),
       users: integer(pick(undefined, 'SEED_USERS'), DEFAULT_SEED_USERS, 0, 100_000_000),
@@ -432,6 +439,25 @@ const BYTE_UNITS: Record<string, number> = {
   kib: 1_024,
   mb: 1_000_000,
   mib: 1_048_576,
+}
+
+const PROXY_ADDRESS = /^(?:[0-9.]+|[0-9a-f:]+)(?:\/\d{1,3})?$/i
+
+/**
+ * `TRUST_PROXY`: `off` (default), or a comma-separated list of proxy addresses or CIDRs
+ * (`127.0.0.1,10.0.0.0/8`). `on`/`true` (trust every peer) is refused: any client could
+ * then choose its own address and escape the rate limit.
+ */
+function trustProxy({ value: raw, name }: Raw): false | string[] {
+  if (raw === undefined || /^(off|false|no)$/i.test(raw.trim())) return false
+  const text = raw.trim()
+  const list = text.split(',').map((part) => part.trim())
+  if (list.length > 0 && list.every((part) => PROXY_ADDRESS.test(part))) return list
+  throw new ConfigError(
+    name,
+    raw,
+    "'off' or proxy addresses/CIDRs such as '127.0.0.1,10.0.0.0/8' (never every peer)",
+  )
 }
 
 function rateLimitBudget({ value: raw, name }: Raw): RateLimitBudget | false {

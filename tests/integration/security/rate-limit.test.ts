@@ -49,6 +49,22 @@ function expectThrottled(response: Awaited<ReturnType<typeof get>>) {
   expect(response.headers['x-ratelimit-remaining']).toBe('0')
 }
 
+describe('rate limiting behind a trusted proxy (TRUST_PROXY)', () => {
+  it('counts the forwarded client address only when the peer is a trusted proxy', async () => {
+    const app = await start({ RATE_LIMIT: '1/1m', CACHE: 'off', TRUST_PROXY: '10.9.9.9' })
+    const viaProxy = (client: string) => get(app, '/items/1', '10.9.9.9', { 'x-forwarded-for': client })
+    // Two clients behind the same proxy each have their own budget.
+    expect((await viaProxy('203.0.113.1')).statusCode).toBe(200)
+    expect((await viaProxy('203.0.113.2')).statusCode).toBe(200)
+    expectThrottled(await viaProxy('203.0.113.1'))
+    // An untrusted peer cannot pick its address with the header: it is counted as itself.
+    expect((await get(app, '/items/1', '10.0.0.77', { 'x-forwarded-for': '203.0.113.3' })).statusCode).toBe(
+      200,
+    )
+    expectThrottled(await get(app, '/items/1', '10.0.0.77', { 'x-forwarded-for': '203.0.113.4' }))
+  })
+})
+
 describe('rate limiting in memory (no REDIS_URL)', () => {
   let app: ServiceApp
   beforeAll(async () => {

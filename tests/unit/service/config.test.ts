@@ -3,6 +3,17 @@ import { loadConfig, parseDatabaseUrl } from '../../../service/src/config.js'
 import { ConfigError } from '../../../service/src/errors.js'
 
 describe('loadConfig', () => {
+  it('reads TRUST_PROXY as proxy addresses, and refuses trusting every peer', () => {
+    expect(loadConfig({ TRUST_PROXY: '127.0.0.1, 10.0.0.0/8,::1' }).trustProxy).toEqual([
+      '127.0.0.1',
+      '10.0.0.0/8',
+      '::1',
+    ])
+    expect(loadConfig({ TRUST_PROXY: 'off' }).trustProxy).toBe(false)
+    expect(() => loadConfig({ TRUST_PROXY: 'true' })).toThrow(/TRUST_PROXY/)
+    expect(() => loadConfig({ TRUST_PROXY: 'nginx.local' })).toThrow(ConfigError)
+  })
+
   it('has the documented defaults and freezes the result', () => {
     const config = loadConfig({})
     expect(config).toEqual({
@@ -15,6 +26,7 @@ describe('loadConfig', () => {
       logLevel: 'info',
       bodyLimit: 1_048_576,
       rateLimit: false,
+      trustProxy: false,
       seed: { items: 100_000, users: 10_000, posts: 200_000, seed: 42 },
       cache: { enabled: true, prefix: 'hp', ttl: 60_000, grace: 10_000, l1MaxBytes: 64 * 1024 * 1024 },
       httpCache: false,
