@@ -18,6 +18,7 @@ import { UsersRepository } from '../../service/src/users/repository.js'
 import {
   writeStrategyFromEnv,
   writeStrategySetup,
+  type WriteStrategySetupOptions,
 } from '../../service/src/write-strategy/write-strategy-plugin.js'
 
 /** In-flight requests get this long to finish after SIGINT/SIGTERM before the process gives up. */
@@ -30,6 +31,7 @@ Environment (besides PORT, HOST, DATABASE_URL, REDIS_URL, LOG_LEVEL):
   CACHE_PREFIX, CACHE_TTL, CACHE_GRACE   Redis key prefix (hp), lifetime (60s), grace (10s)
   CACHE_L1_MAX_BYTES       in-process L1 byte budget of the data and response caches (64mib)
   RATE_LIMIT=off|<n>/<window>   requests per client address and token, e.g. 600/1m; shared through REDIS_URL (off)
+  WRITE_BEHIND_PREFIX      Redis key prefix of the write-behind queue (hotpath:wb)
   TRUST_PROXY=<addresses>  proxies (e.g. 127.0.0.1) whose X-Forwarded-For gives the client address (off)
   HTTP_CACHE=on|off        server-side HTTP response cache (off)
   FAST_LANE=on|off         answer stored public responses before routing; needs HTTP_CACHE=on (off)
@@ -103,7 +105,7 @@ export function registerServeCommand(program: Command): void {
           (await new UsersRepository(setup.db).count()) === 0
         app = await buildApp(config, {
           database,
-          plugins: [writeStrategySetup({ strategy: writeStrategyFromEnv(process.env) })],
+          plugins: [writeStrategySetup(writeStrategyOptions())],
         })
         if (workers.note !== undefined) app.log.info(workers.note)
         if (empty && flags.seed) {
@@ -218,10 +220,7 @@ async function serveWorker(config: ServiceConfig): Promise<void> {
     database = await createDatabase(config.database, databaseOptions(config, false))
     app = await buildApp(config, {
       database,
-      plugins: [
-        workerLogBindings(workerId() ?? 0),
-        writeStrategySetup({ strategy: writeStrategyFromEnv(process.env) }),
-      ],
+      plugins: [workerLogBindings(workerId() ?? 0), writeStrategySetup(writeStrategyOptions())],
     })
     if (supervisor.stopRequested) {
       // Told to stop while starting (a shutdown right after a fork): leave without listening.
@@ -238,4 +237,16 @@ async function serveWorker(config: ServiceConfig): Promise<void> {
     process.exit(1)
   }
   supervisor.attach({ app, database })
+}
+
+/**
+ * `WRITE_STRATEGY` and `WRITE_BEHIND_PREFIX` (the queue's Redis key prefix, default `hotpath:wb`):
+ * services that must not share one queue on one Redis each set their own prefix.
+ */
+function writeStrategyOptions(): WriteStrategySetupOptions {
+  const prefix = process.env.WRITE_BEHIND_PREFIX
+  return {
+    strategy: writeStrategyFromEnv(process.env),
+    ...(prefix === undefined || prefix === '' ? {} : { prefix }),
+  }
 }

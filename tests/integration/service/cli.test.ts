@@ -5,7 +5,10 @@ import os from 'node:os'
 import path from 'node:path'
 import { once } from 'node:events'
 import { afterAll, describe, expect, it } from 'vitest'
+import { createClient } from 'redis'
 import { tokenForUser } from '../../../service/src/auth/token.js'
+import { writeBehindKeys } from '../../../src/cache/strategies/defaults.js'
+import { hasRedis, REDIS_URL } from '../../helpers/services.js'
 
 const ROOT = path.resolve(import.meta.dirname, '../../..')
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'hotpath-cli-'))
@@ -114,5 +117,44 @@ describe('hotpath CLI', () => {
     expect(await run.exit).toBe(0)
     expect(run.stdout()).toContain('"msg":"stopped"')
     await expect(fetch(`${url}/items/1`)).rejects.toThrow()
+  })
+
+  it.runIf(hasRedis)('serve queues write-behind writes under WRITE_BEHIND_PREFIX', async () => {
+    const prefix = `hp-cli-wb-${Math.random().toString(36).slice(2, 10)}`
+    const keys = writeBehindKeys(prefix, 'items')
+    const redis = createClient({ url: REDIS_URL })
+    await redis.connect()
+    const file = path.join(tmp, 'serve-behind.db')
+    const run = cli(['serve', '--workers', '1', '--port', '0', '--database-url', `sqlite:${file}`], {
+      SEED_ITEMS: '10',
+      SEED_USERS: '2',
+      SEED_POSTS: '2',
+      REDIS_URL,
+      CACHE_PREFIX: prefix,
+      WRITE_STRATEGY: 'behind',
+      WRITE_BEHIND_PREFIX: prefix,
+    })
+    try {
+      const url = await waitFor(
+        () => /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(run.stdout())?.[1],
+        'listening line',
+      )
+      const patched = await fetch(`${url}/items/1`, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ name: 'queued under a private prefix' }),
+      })
+      expect(patched.status).toBeLessThan(300)
+      // The write went through the queue named by the prefix, not the shared default one.
+      expect(await redis.exists(keys.stream)).toBe(1)
+      run.child.kill('SIGTERM')
+      expect(await run.exit).toBe(0)
+    } finally {
+      if (run.child.exitCode === null) run.child.kill('SIGKILL')
+      const own: string[] = []
+      for await (const batch of redis.scanIterator({ MATCH: `${prefix}*`, COUNT: 100 })) own.push(...batch)
+      if (own.length > 0) await redis.unlink(own)
+      await redis.quit()
+    }
   })
 })
