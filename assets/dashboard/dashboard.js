@@ -78,7 +78,7 @@
       },
       axisStyle,
     )
-    var axes = [timeAxis, Object.assign({ size: 48 }, axisStyle)]
+    var axes = [timeAxis, Object.assign({ size: 60 }, axisStyle)]
     if (options && options.y2)
       axes.push(Object.assign({ side: 1, scale: 'y2', size: 48 }, axisStyle, { grid: { show: false } }))
     var scales = { x: { time: true }, y: { range: (options && options.yRange) || rangeFromZero } }
