@@ -257,6 +257,7 @@ const plugin: FastifyPluginAsync<ProfilingOptions> = async (fastify, options) =>
         }, resolved.maxRequestProfileMs)
         timer.unref()
         activeProfiles.set(request, { profile, timer })
+        reply.raw.once('close', () => release(request, NOOP_DONE))
         done()
       },
       (error: unknown) => {
@@ -306,7 +307,8 @@ const plugin: FastifyPluginAsync<ProfilingOptions> = async (fastify, options) =>
     done()
   }
   fastify.addHook('onResponse', (request, _reply, done) => release(request, done))
-  fastify.addHook('onRequestAbort', (request, done) => release(request, done))
+  // No onRequestAbort hook (it would add a 'close' listener to every request): only a profiled
+  // request listens for its response closing without finishing (the client left).
 
   // Without the token the admin routes answer like any unknown URL.
   const adminOnly = async (request: FastifyRequest, reply: FastifyReply) => {
@@ -403,3 +405,5 @@ const plugin: FastifyPluginAsync<ProfilingOptions> = async (fastify, options) =>
  * // x-hotpath-profile-id: 20261125T101500123Z-1a2b3c4d
  */
 export const profilingPlugin = fp(plugin, { fastify: '5.x', name: 'hotpath-profiling' })
+
+function NOOP_DONE(): void {}
