@@ -9,7 +9,7 @@ import { copyFileSync, existsSync, renameSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { buildApp } from '../../service/src/app.js'
-import { loadConfig, type ServiceConfig } from '../../service/src/config.js'
+import { loadConfig, serviceVariableNames, type ServiceConfig } from '../../service/src/config.js'
 import { createDatabase } from '../../service/src/db/create-database.js'
 import { ItemsRepository } from '../../service/src/items/repository.js'
 import { seedDatabase } from '../../service/src/seed.js'
@@ -20,25 +20,6 @@ import type { RunningTarget } from './target.js'
 const BENCH_USERS = 1_000
 const BENCH_POSTS = 1_000
 const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379'
-
-/** Service variables a configuration may set; any other value of these in the parent is dropped. */
-const FEATURE_VARIABLES = [
-  'REDIS_URL',
-  'CACHE',
-  'CACHE_PREFIX',
-  'CACHE_TTL',
-  'CACHE_GRACE',
-  'HTTP_CACHE',
-  'FAST_LANE',
-  'REQUIRE_IF_MATCH',
-  'PROFILING',
-  'METRICS',
-  'METRICS_TOKEN',
-  'SERVER_TIMING',
-  'SLOW_QUERY_MS',
-  'N_PLUS_ONE_THRESHOLD',
-  'BLOCKING_THRESHOLD_MS',
-] as const
 
 /** Every always-on diagnostic off (issue 7's baseline). */
 export const DIAGNOSTICS_OFF: Readonly<Record<string, string>> = Object.freeze({
@@ -121,7 +102,8 @@ async function startService(
   features: Readonly<Record<string, string>>,
 ): Promise<RunningTarget> {
   const inherited: Record<string, string | undefined> = { ...process.env }
-  for (const name of FEATURE_VARIABLES) delete inherited[name]
+  // Every service variable of the parent is dropped: only the configuration's own values apply.
+  for (const name of serviceVariableNames()) delete inherited[name]
   const env = {
     ...inherited,
     ...features,

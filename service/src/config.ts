@@ -171,6 +171,26 @@ export interface ConfigFlags {
 type Env = Readonly<Record<string, string | undefined>>
 
 /**
+ * Every environment variable {@link loadConfig} reads, recorded from a run on an empty environment
+ * (derived, so it cannot fall behind the loader). Bench targets blank the ones a run does not set,
+ * so that a variable exported in the shell never changes what a benchmark measures.
+ */
+export function serviceVariableNames(): string[] {
+  const read = new Set<string>()
+  const recorder = new Proxy<Env>(
+    {},
+    {
+      get(_target, name) {
+        if (typeof name === 'string') read.add(name)
+        return undefined
+      },
+    },
+  )
+  loadConfig(recorder)
+  return [...read]
+}
+
+/**
  * Read and validate the configuration.
  *
  * @example

@@ -6,7 +6,7 @@
  */
 import { appendFileSync } from 'node:fs'
 import { buildApp, type ServiceSetup } from '../../../service/src/app.js'
-import { loadConfig } from '../../../service/src/config.js'
+import { loadConfig, serviceVariableNames } from '../../../service/src/config.js'
 import { createDatabase } from '../../../service/src/db/create-database.js'
 import { ItemsRepository } from '../../../service/src/items/repository.js'
 import { seedDatabase } from '../../../service/src/seed.js'
@@ -17,30 +17,12 @@ import {
 import type { RunningTarget } from '../../lib/target.js'
 
 /**
- * Service variables a run does not set are blanked (the service reads `''` as unset, so its
- * default applies): a value exported in the shell that starts the run never changes what it measures.
+ * The child's environment: `settings` on top of every other service variable blanked (the service
+ * reads `''` as unset, so its default applies): a value exported in the shell that starts the run
+ * never changes what it measures.
  */
-const SERVICE_VARIABLES = [
-  'CACHE_TTL',
-  'CACHE_GRACE',
-  'FAST_LANE',
-  'REQUIRE_IF_MATCH',
-  'PROFILING',
-  'METRICS',
-  'METRICS_TOKEN',
-  'SERVER_TIMING',
-  'SLOW_QUERY_MS',
-  'N_PLUS_ONE_THRESHOLD',
-  'BLOCKING_THRESHOLD_MS',
-  'DB_POOL_SIZE',
-  'DB_POOL_ACQUIRE_TIMEOUT',
-  'DB_STATEMENT_TIMEOUT',
-  'BODY_LIMIT',
-] as const
-
-/** The child's environment: `settings` on top of every other service variable blanked. */
 export function serviceEnvironment(settings: Record<string, string>): Record<string, string> {
-  return { ...Object.fromEntries(SERVICE_VARIABLES.map((name) => [name, ''])), ...settings }
+  return { ...Object.fromEntries(serviceVariableNames().map((name) => [name, ''])), ...settings }
 }
 
 /** Path of the observation route {@link startObserved} adds. */

@@ -1,8 +1,20 @@
 import { describe, expect, it } from 'vitest'
-import { loadConfig, parseDatabaseUrl } from '../../../service/src/config.js'
+import { loadConfig, parseDatabaseUrl, serviceVariableNames } from '../../../service/src/config.js'
 import { ConfigError } from '../../../service/src/errors.js'
 
 describe('loadConfig', () => {
+  it('lists every variable it reads (bench targets blank the rest), derived from the loader', () => {
+    const names = serviceVariableNames()
+    expect(new Set(names).size).toBe(names.length)
+    for (const name of ['DATABASE_URL', 'REDIS_URL', 'CACHE', 'HTTP_CACHE', 'RATE_LIMIT', 'TRUST_PROXY']) {
+      expect(names).toContain(name)
+    }
+    expect(names).toContain('CACHE_L1_MAX_BYTES')
+    expect(names).toContain('SERVER_TIMING')
+    // Each listed variable really changes the configuration or is validated: a bad value is refused.
+    expect(() => loadConfig({ CACHE_L1_MAX_BYTES: 'lots' })).toThrow(/CACHE_L1_MAX_BYTES/)
+  })
+
   it('reads TRUST_PROXY as proxy addresses, and refuses trusting every peer', () => {
     expect(loadConfig({ TRUST_PROXY: '127.0.0.1, 10.0.0.0/8,::1' }).trustProxy).toEqual([
       '127.0.0.1',
