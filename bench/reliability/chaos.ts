@@ -14,12 +14,9 @@
  *
  * Ports: Redis 7300 (+ a free port for the proxy), PostgreSQL 7390; `--redis-port`, `--pg-port`.
  */
-import { mkdir, writeFile } from 'node:fs/promises'
-import os from 'node:os'
-import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { parseDuration } from '../../src/util/duration.js'
-import { chaosHtml, chaosVerdict, formatChaos } from './lib/chaos-report.js'
+import { chaosHtml, chaosVerdict, formatChaos, writeRunReports } from './lib/chaos-report.js'
 import { FAULTS, runChaos, type FaultName } from './lib/chaos-run.js'
 
 const { values: flags } = parseArgs({
@@ -88,18 +85,11 @@ const result = await runChaos(defined)
 const text = formatChaos(result)
 console.log(text)
 
-const command = `npx tsx bench/reliability/chaos.ts ${process.argv.slice(2).join(' ')}`.trim()
-const facts = {
-  machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB`,
-  node: process.version,
-  date: new Date().toISOString(),
-}
-for (const [file, content] of [
-  [flags.json, JSON.stringify({ command, facts, ...result }, null, 2)],
-  [flags.html, chaosHtml(result, command, facts)],
-] as const) {
-  await mkdir(path.dirname(file), { recursive: true })
-  await writeFile(file, content)
-  console.error(`wrote ${file}`)
-}
+await writeRunReports({
+  script: 'bench/reliability/chaos.ts',
+  result,
+  json: flags.json,
+  html: flags.html,
+  page: (command, facts) => chaosHtml(result, command, facts),
+})
 process.exitCode = chaosVerdict(result).ok ? 0 : 1

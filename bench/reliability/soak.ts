@@ -11,11 +11,9 @@
  * Thresholds are MiB per minute (`--max-heap-slope`, default 2; `--max-rss-slope`, default 8).
  * Ports: Redis 7310, PostgreSQL 7392 (`--redis-port`, `--pg-port`).
  */
-import { mkdir, writeFile } from 'node:fs/promises'
-import os from 'node:os'
-import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { parseDuration } from '../../src/util/duration.js'
+import { writeRunReports } from './lib/chaos-report.js'
 import { formatSoak, soakHtml } from './lib/soak-report.js'
 import { runSoak, DEFAULT_MAX_HEAP_SLOPE, DEFAULT_MAX_RSS_SLOPE } from './lib/soak-run.js'
 
@@ -67,18 +65,11 @@ const result = await runSoak({
 })
 console.log(formatSoak(result))
 
-const command = `npx tsx bench/reliability/soak.ts ${process.argv.slice(2).join(' ')}`.trim()
-const facts = {
-  machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB`,
-  node: process.version,
-  date: new Date().toISOString(),
-}
-for (const [file, content] of [
-  [flags.json, JSON.stringify({ command, facts, ...result }, null, 2)],
-  [flags.html, soakHtml(result, command, facts)],
-] as const) {
-  await mkdir(path.dirname(file), { recursive: true })
-  await writeFile(file, content)
-  console.error(`wrote ${file}`)
-}
+await writeRunReports({
+  script: 'bench/reliability/soak.ts',
+  result,
+  json: flags.json,
+  html: flags.html,
+  page: (command, facts) => soakHtml(result, command, facts),
+})
 process.exitCode = result.ok ? 0 : 1

@@ -1,6 +1,9 @@
 /**
  * Text table, verdict and HTML page of a chaos run.
  */
+import { mkdir, writeFile } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
 import { escapeHtml, reliabilityPage, timeChartSvg } from './chaos-chart.js'
 import type { ChaosResult } from './chaos-run.js'
 
@@ -140,4 +143,31 @@ export function chaosHtml(result: ChaosResult, command: string, facts: Record<st
     throughput,
     latency,
   ])
+}
+
+/**
+ * Write a reliability run's JSON and HTML reports, both stamped with the command that reproduces
+ * the run (`script` and the process's arguments) and the machine's facts.
+ */
+export async function writeRunReports(options: {
+  script: string
+  result: object
+  json: string
+  html: string
+  page: (command: string, facts: Record<string, string>) => string
+}): Promise<void> {
+  const command = `npx tsx ${options.script} ${process.argv.slice(2).join(' ')}`.trim()
+  const facts = {
+    machine: `${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB`,
+    node: process.version,
+    date: new Date().toISOString(),
+  }
+  for (const [file, content] of [
+    [options.json, JSON.stringify({ command, facts, ...options.result }, null, 2)],
+    [options.html, options.page(command, facts)],
+  ] as const) {
+    await mkdir(path.dirname(file), { recursive: true })
+    await writeFile(file, content)
+    console.error(`wrote ${file}`)
+  }
 }

@@ -10,7 +10,6 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
 import pg from 'pg'
-import { request } from 'undici'
 import { spawnTarget, type SpawnedTarget } from '../../lib/spawn-target.js'
 import {
   DEFAULT_L2_TIMEOUT,
@@ -33,7 +32,7 @@ import { DEFAULT_MIX, startLoad, type TrafficMix } from './chaos-load.js'
 import { ChaosPostgres } from './chaos-postgres.js'
 import { HalfOpenProxy } from './chaos-proxy.js'
 import { ChaosRedis } from './chaos-redis.js'
-import { serviceEnvironment, STATE_PATH, type ServiceState } from './chaos-target.js'
+import { readServiceState, serviceEnvironment, type ServiceState } from './chaos-target.js'
 
 const TARGET = path.join(path.dirname(fileURLToPath(import.meta.url)), 'chaos-target.ts')
 
@@ -310,20 +309,8 @@ function injector(
   }
 }
 
-async function state(service: SpawnedTarget): Promise<ServiceState | undefined> {
-  try {
-    const response = await request(`${service.url}${STATE_PATH}`, {
-      headersTimeout: 2_000,
-      bodyTimeout: 2_000,
-    })
-    if (response.statusCode !== 200) {
-      await response.body.dump()
-      return undefined
-    }
-    return (await response.body.json()) as ServiceState
-  } catch {
-    return undefined
-  }
+function state(service: SpawnedTarget): Promise<ServiceState | undefined> {
+  return readServiceState(service.url, { timeoutMs: 2_000 })
 }
 
 /** Poll the service's state while a fault is on and after: did it notice, did it come back? */

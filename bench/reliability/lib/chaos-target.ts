@@ -5,6 +5,7 @@
  * `DATABASE_URL`, `REDIS_URL`, `CACHE`, `WRITE_STRATEGY`, `SEED_*`… in the child's environment.
  */
 import { appendFileSync } from 'node:fs'
+import { request } from 'undici'
 import { buildApp, type ServiceSetup } from '../../../service/src/app.js'
 import { loadConfig, serviceVariableNames } from '../../../service/src/config.js'
 import { createDatabase } from '../../../service/src/db/create-database.js'
@@ -27,6 +28,29 @@ export function serviceEnvironment(settings: Record<string, string>): Record<str
 
 /** Path of the observation route {@link startObserved} adds. */
 export const STATE_PATH = '/__reliability/state'
+
+/**
+ * Ask a running target for its state (`gc`: after a full GC, when it runs with `--expose-gc`);
+ * `undefined` when it does not answer within `timeoutMs` (it may be stalled by a fault).
+ */
+export async function readServiceState(
+  url: string,
+  options: { gc?: boolean; timeoutMs: number },
+): Promise<ServiceState | undefined> {
+  try {
+    const response = await request(`${url}${STATE_PATH}${options.gc ? '/gc' : ''}`, {
+      headersTimeout: options.timeoutMs,
+      bodyTimeout: options.timeoutMs,
+    })
+    if (response.statusCode !== 200) {
+      await response.body.dump()
+      return undefined
+    }
+    return (await response.body.json()) as ServiceState
+  } catch {
+    return undefined
+  }
+}
 
 /** What {@link STATE_PATH} answers: the process's memory and the data cache's state. */
 export interface ServiceState {

@@ -10,12 +10,12 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { performance } from 'node:perf_hooks'
-import { Pool, request } from 'undici'
+import { Pool } from 'undici'
 import { spawnTarget, type SpawnedTarget } from '../../lib/spawn-target.js'
 import { DEFAULT_MIX, readPaths, startLoad, type TrafficMix } from './chaos-load.js'
 import { ChaosPostgres } from './chaos-postgres.js'
 import { ChaosRedis } from './chaos-redis.js'
-import { serviceEnvironment, STATE_PATH, type ServiceState } from './chaos-target.js'
+import { readServiceState, serviceEnvironment, type ServiceState } from './chaos-target.js'
 import { detectGrowth, type GrowthVerdict, type SeriesPoint } from './soak-analysis.js'
 
 const TARGET = path.join(path.dirname(fileURLToPath(import.meta.url)), 'chaos-target.ts')
@@ -196,20 +196,8 @@ function mib(bytes: number): string {
   return `${(bytes / MIB).toFixed(1)} MiB`
 }
 
-async function sample(service: SpawnedTarget, gc: boolean): Promise<ServiceState | undefined> {
-  try {
-    const response = await request(`${service.url}${STATE_PATH}${gc ? '/gc' : ''}`, {
-      headersTimeout: 5_000,
-      bodyTimeout: 5_000,
-    })
-    if (response.statusCode !== 200) {
-      await response.body.dump()
-      return undefined
-    }
-    return (await response.body.json()) as ServiceState
-  } catch {
-    return undefined
-  }
+function sample(service: SpawnedTarget, gc: boolean): Promise<ServiceState | undefined> {
+  return readServiceState(service.url, { gc, timeoutMs: 5_000 })
 }
 
 /** GET every path once, `connections` at a time; a failure here is a broken setup, not a finding. */
