@@ -4,20 +4,15 @@
  * cache hit-ratio figures move while load runs. Writes `test-artifacts/dashboard.png`.
  */
 import { existsSync } from 'node:fs'
-import { mkdir, mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { mkdir } from 'node:fs/promises'
 import path from 'node:path'
 
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
+import { startDashboardService, type DashboardService } from './dashboard-service.js'
 import { until } from './sse-client.js'
-import { buildApp } from '../../../service/src/app.js'
-import { loadConfig } from '../../../service/src/config.js'
-import type { ServiceApp } from '../../../service/src/context.js'
-import { createDatabase, type ServiceDatabase } from '../../../service/src/db/create-database.js'
-import { seedDatabase } from '../../../service/src/seed.js'
 import { publishDbQuery } from '../../../src/profiling/db-query-event.js'
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
@@ -33,29 +28,15 @@ const TOKEN = 'dashboard-browser-admin-token'
 const SCREENSHOT = path.resolve('test-artifacts', 'dashboard.png')
 
 describe.runIf(hasChromium)('dashboard in Chromium', () => {
-  let database: ServiceDatabase
-  let app: ServiceApp
+  let service: DashboardService
   let base: string
-  let profiles: string
   let browser: Browser
   let page: Page
   const consoleErrors: string[] = []
 
   beforeAll(async () => {
-    profiles = await mkdtemp(path.join(tmpdir(), 'hotpath-dashboard-browser-'))
-    const config = loadConfig({
-      DATABASE_URL: 'sqlite::memory:',
-      LOG_LEVEL: 'silent',
-      ADMIN_TOKEN: TOKEN,
-      PROFILING: 'on',
-      PROFILES_DIR: profiles,
-      N_PLUS_ONE_THRESHOLD: '5',
-      SLOW_QUERY_MS: '50',
-    })
-    database = await createDatabase(config.database, { migrate: true })
-    await seedDatabase(database, { items: 100, users: 10, posts: 40, seed: 5 })
-    app = await buildApp(config, { database, ignoredQueryParams: ['profile'] })
-    base = await app.listen({ port: 0, host: '127.0.0.1' })
+    service = await startDashboardService(TOKEN, 100)
+    base = service.base
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: [
@@ -78,9 +59,7 @@ describe.runIf(hasChromium)('dashboard in Chromium', () => {
 
   afterAll(async () => {
     await browser?.close()
-    await app?.close()
-    await database?.close()
-    await rm(profiles, { recursive: true, force: true })
+    await service?.close()
   })
 
   const figure = async (id: string): Promise<number | null> => {

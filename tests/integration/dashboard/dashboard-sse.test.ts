@@ -4,20 +4,14 @@
  * session cookie; the event stream pushes samples whose figures follow the traffic, lists slow
  * queries, N+1 warnings and saved profiles, and stops sampling when the last client leaves.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import path from 'node:path'
 
 import Fastify from 'fastify'
 import { request } from 'undici'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
+import { startDashboardService, type DashboardService } from './dashboard-service.js'
 import { connectSse, until, type SseConnection } from './sse-client.js'
-import { buildApp } from '../../../service/src/app.js'
-import { loadConfig } from '../../../service/src/config.js'
 import type { ServiceApp } from '../../../service/src/context.js'
-import { createDatabase, type ServiceDatabase } from '../../../service/src/db/create-database.js'
-import { seedDatabase } from '../../../service/src/seed.js'
 import { dashboardPlugin } from '../../../src/fastify/dashboard/dashboard-plugin.js'
 import type { DashboardSample } from '../../../src/fastify/dashboard/dashboard-sampler.js'
 import type { RecentFindingsSnapshot } from '../../../src/fastify/dashboard/recent-findings.js'
@@ -27,34 +21,20 @@ import { publishDbQuery } from '../../../src/profiling/db-query-event.js'
 const TOKEN = 'dashboard-test-admin-token'
 const BEARER = { authorization: `Bearer ${TOKEN}` }
 
-let database: ServiceDatabase
+let service: DashboardService
 let app: ServiceApp
 let base: string
-let profiles: string
 const open: SseConnection[] = []
 
 beforeAll(async () => {
-  profiles = await mkdtemp(path.join(tmpdir(), 'hotpath-dashboard-profiles-'))
-  const config = loadConfig({
-    DATABASE_URL: 'sqlite::memory:',
-    LOG_LEVEL: 'silent',
-    ADMIN_TOKEN: TOKEN,
-    PROFILING: 'on',
-    PROFILES_DIR: profiles,
-    N_PLUS_ONE_THRESHOLD: '5',
-    SLOW_QUERY_MS: '50',
-  })
-  database = await createDatabase(config.database, { migrate: true })
-  await seedDatabase(database, { items: 50, users: 10, posts: 40, seed: 3 })
-  app = await buildApp(config, { database, ignoredQueryParams: ['profile'] })
-  base = await app.listen({ port: 0, host: '127.0.0.1' })
+  service = await startDashboardService(TOKEN, 50)
+  app = service.app
+  base = service.base
 })
 
 afterAll(async () => {
   for (const connection of open) connection.close()
-  await app?.close()
-  await database?.close()
-  await rm(profiles, { recursive: true, force: true })
+  await service?.close()
 })
 
 async function sse(headers: Record<string, string> = BEARER): Promise<SseConnection> {
