@@ -5,7 +5,7 @@ import { buildApp, type ServiceSetup } from '../../service/src/app.js'
 import { runPrimary } from '../../service/src/cluster/run-primary.js'
 import { superviseWorker, workerId } from '../../service/src/cluster/supervise-worker.js'
 import { serveClusterMetrics } from '../../service/src/cluster/cluster-metrics.js'
-import { resolveWorkers } from '../../service/src/cluster/workers-option.js'
+import { memoryCachesIncoherent, resolveWorkers } from '../../service/src/cluster/workers-option.js'
 import { loadConfig, type ServiceConfig } from '../../service/src/config.js'
 import {
   createDatabase,
@@ -83,13 +83,7 @@ export function registerServeCommand(program: Command): void {
     .action(async (flags: ServeFlags) => {
       const config = loadConfig(process.env, flags)
       if (cluster.isWorker) return serveWorker(config)
-      const workers = resolveWorkers(
-        flags.workers,
-        process.env,
-        config.database,
-        undefined,
-        (config.cache.enabled || config.httpCache) && config.redisUrl === undefined,
-      )
+      const workers = resolveWorkers(flags.workers, process.env, config)
       if (workers.count > 1) return servePrimary(config, flags, workers.count)
       // Migrations and the seed run without DB_STATEMENT_TIMEOUT (it is for requests); only then
       // is the serving pool opened with it.
@@ -192,7 +186,7 @@ async function servePrimary(config: ServiceConfig, flags: ServeFlags, workers: n
   } finally {
     await database.close()
   }
-  if ((config.cache.enabled || config.httpCache) && config.redisUrl === undefined) {
+  if (memoryCachesIncoherent(config)) {
     log.warn(
       { workers },
       'each worker has its own memory cache and, without REDIS_URL, no coherence bus: a write through one worker leaves the others serving their copy until CACHE_TTL; set REDIS_URL (or CACHE=off) with several workers',

@@ -2,7 +2,7 @@
  * How many worker processes `hotpath serve` runs: `--workers N|auto` or `WORKERS`, validated once.
  */
 import os from 'node:os'
-import type { DatabaseTarget } from '../config.js'
+import type { ServiceConfig } from '../config.js'
 import { ConfigError } from '../errors.js'
 
 /** `auto`: one worker per core the process may use (`os.availableParallelism()`). */
@@ -26,17 +26,29 @@ export interface WorkersChoice {
  * one process too.
  *
  * @example
- * resolveWorkers('2', {}, { dialect: 'sqlite', filename: 'data/hotpath.db' }).count // 2
+ * resolveWorkers('2', {}, loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379' })).count // 2
  *
  * @throws ConfigError naming `--workers` or `WORKERS` when the value is not `auto` or 1..256
  */
+/** The parts of the service configuration the worker count depends on. */
+export type WorkersConfig = Pick<ServiceConfig, 'database' | 'cache' | 'httpCache' | 'redisUrl'>
+
+/**
+ * Whether workers would each keep a memory cache with no bus between them: a cache is on (data
+ * or response) and there is no Redis. A write through one worker then leaves the others serving
+ * their copy until it expires.
+ */
+export function memoryCachesIncoherent(config: WorkersConfig): boolean {
+  return (config.cache.enabled || config.httpCache) && config.redisUrl === undefined
+}
+
 export function resolveWorkers(
   flag: string | undefined,
   env: Readonly<Record<string, string | undefined>>,
-  database: DatabaseTarget,
+  config: WorkersConfig,
   cores: number = os.availableParallelism(),
-  incoherentCache = false,
 ): WorkersChoice {
+  const database = config.database
   const fromEnv = env.WORKERS === '' ? undefined : env.WORKERS
   const name = flag !== undefined ? '--workers' : 'WORKERS'
   const raw = (flag ?? fromEnv ?? DEFAULT_WORKERS).trim().toLowerCase()
@@ -60,7 +72,7 @@ export function resolveWorkers(
     }
     return { count: 1, note: 'in-memory SQLite database: one process instead of one worker per core' }
   }
-  if (incoherentCache && count > 1 && raw === WORKERS_AUTO) {
+  if (count > 1 && raw === WORKERS_AUTO && memoryCachesIncoherent(config)) {
     // Each worker would keep its own memory cache with no bus between them: a write through one
     // leaves the others serving their copy until it expires. `auto` must not trade correctness
     // for throughput behind the user's back; an explicit count is honoured (with a warning).

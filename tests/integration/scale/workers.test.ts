@@ -14,6 +14,7 @@ import http from 'node:http'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { RestartBackoff } from '../../../service/src/cluster/restart-backoff.js'
 import { resolveWorkers } from '../../../service/src/cluster/workers-option.js'
+import { loadConfig } from '../../../service/src/config.js'
 import { ConfigError } from '../../../service/src/errors.js'
 
 const ROOT = path.resolve(import.meta.dirname, '../../..')
@@ -226,8 +227,11 @@ afterAll(() => {
 })
 
 describe('worker count and restart back-off', () => {
-  const file = { dialect: 'sqlite', filename: 'data/x.db' } as const
-  const memory = { dialect: 'sqlite', filename: ':memory:' } as const
+  // With Redis (coherent caches) on a file database, then the variants the count depends on.
+  const file = loadConfig({ DATABASE_URL: 'sqlite:data/x.db', REDIS_URL: 'redis://127.0.0.1:6379' })
+  const memory = loadConfig({ DATABASE_URL: 'sqlite::memory:', REDIS_URL: 'redis://127.0.0.1:6379' })
+  const noRedis = loadConfig({ DATABASE_URL: 'sqlite:data/x.db' })
+  const noRedisNoCache = loadConfig({ DATABASE_URL: 'sqlite:data/x.db', CACHE: 'off' })
 
   it('resolves --workers over WORKERS, auto to the cores, and refuses bad values by name', () => {
     expect(resolveWorkers(undefined, {}, file, 4).count).toBe(4)
@@ -241,10 +245,10 @@ describe('worker count and restart back-off', () => {
     expect(resolveWorkers(undefined, {}, memory, 4).note).toBeDefined()
     expect(() => resolveWorkers('2', {}, memory)).toThrow(/in-memory/)
     // Memory caches without a coherence bus: `auto` stays one process, an explicit count is honoured.
-    expect(resolveWorkers(undefined, {}, file, 4, true)).toMatchObject({ count: 1 })
-    expect(resolveWorkers(undefined, {}, file, 4, true).note).toMatch(/REDIS_URL/)
-    expect(resolveWorkers('2', {}, file, 4, true).count).toBe(2)
-    expect(resolveWorkers(undefined, {}, file, 4, false).count).toBe(4)
+    expect(resolveWorkers(undefined, {}, noRedis, 4)).toMatchObject({ count: 1 })
+    expect(resolveWorkers(undefined, {}, noRedis, 4).note).toMatch(/REDIS_URL/)
+    expect(resolveWorkers('2', {}, noRedis, 4).count).toBe(2)
+    expect(resolveWorkers(undefined, {}, noRedisNoCache, 4).count).toBe(4)
   })
 
   it('replaces the first crash at once, then backs off exponentially up to the cap, and forgets old crashes', () => {
