@@ -421,7 +421,7 @@ function redisUrl({ value: raw, name }: Raw): string | undefined {
     throw new ConfigError(
       name,
       raw,
-      'a redis://host:port or rediss://host:port URL, or a cluster: redis+cluster://host:port,host:port',
+      'a redis://host:port or rediss://host:port URL, a cluster: redis+cluster://host:port,host:port, or Sentinel: redis+sentinel://host:port,host:port/primary-name',
     )
   }
   return raw
