@@ -1,3 +1,4 @@
+import cluster from 'node:cluster'
 import { dashboardPlugin } from '../../src/fastify/dashboard/dashboard-plugin.js'
 import { registerWriteBehindMetrics } from '../../src/cache/strategies/write-behind-metrics.js'
 import { httpCache } from '../../src/fastify/http-cache.js'
@@ -6,8 +7,6 @@ import { profilingPlugin } from '../../src/fastify/profiling.js'
 import { serverTimingPlugin } from '../../src/fastify/server-timing.js'
 import { staticAssets } from '../../src/fastify/static-assets.js'
 import { cacheStatsSource, type PoolStats } from '../../src/profiling/metrics.js'
-import cluster from 'node:cluster'
-import type { HotpathMetrics } from '../../src/profiling/metrics.js'
 import { workerMetricsSource } from './cluster/cluster-metrics.js'
 import type { ServiceApp } from './context.js'
 import { exportRoutes } from './exports/export-routes.js'
@@ -49,11 +48,13 @@ export async function registerServicePlugins(app: ServiceApp): Promise<void> {
     }
     if (diagnostics.metrics) {
       const raw = database.raw
-      const clusterMetrics = clusterMetricsSource()
+      // Under `serve --workers N` a scrape reaches one worker: it serves the merged metrics of all
+      // (its registry joins the primary's aggregation right after registering, not at the first
+      // scrape: the primary asks every worker at once).
+      let merged: (() => Promise<string>) | undefined
       await app.register(metricsPlugin, {
         ...(diagnostics.metricsToken === undefined ? {} : { token: diagnostics.metricsToken }),
-        // Under `serve --workers N` a scrape reaches one worker: serve the merged metrics of all.
-        ...(cluster.isWorker ? { source: clusterMetrics.source } : {}),
+        ...(cluster.isWorker ? { source: () => merged!() } : {}),
         ...(cache ? { cacheStats: cacheStatsSource(cache.cache) } : {}),
         ...(raw.dialect === 'postgres'
           ? {
@@ -65,7 +66,7 @@ export async function registerServicePlugins(app: ServiceApp): Promise<void> {
             }
           : {}),
       })
-      if (cluster.isWorker) clusterMetrics.join(app.hotpathMetrics)
+      if (cluster.isWorker) merged = workerMetricsSource(app.hotpathMetrics.registry)
       // WRITE_STRATEGY=behind: pending writes, flush lag, flushed / retried / dead-lettered counters.
       if (app.writeBehind !== undefined) {
         registerWriteBehindMetrics(app.writeBehind, app.hotpathMetrics.registry)
@@ -107,21 +108,4 @@ export async function registerServicePlugins(app: ServiceApp): Promise<void> {
     await app.register(exportRoutes, { database })
   }
   if (!app.hasRoute({ method: 'GET', url: '/stats/prices' })) await app.register(statsPlugin)
-}
-
-/**
- * The metrics source of a cluster worker. The registry joins the primary's aggregation as soon as
- * the plugin exists (`join`), not at the first scrape: the primary asks every worker at once.
- */
-function clusterMetricsSource(): {
-  join(metrics: HotpathMetrics): void
-  source: () => Promise<string>
-} {
-  let fetch: (() => Promise<string>) | undefined
-  return {
-    join(metrics) {
-      fetch ??= workerMetricsSource(metrics.registry)
-    },
-    source: () => (fetch ? fetch() : Promise.reject(new Error('cluster metrics not joined'))),
-  }
 }
