@@ -11,6 +11,9 @@ import { BACKENDS, createTestDatabase, seedItems } from './support/databases.js'
 const WORKER = path.join(path.dirname(fileURLToPath(import.meta.url)), 'support', 'kill-worker.ts')
 const ITEMS = 60
 const CYCLES = 6
+/** Acknowledged writes the run must reach (more cycles run until it does, up to MAX_CYCLES). */
+const MIN_ACKS = 200
+const MAX_CYCLES = 30
 const CONCURRENCY = 12
 
 interface Ack {
@@ -113,7 +116,11 @@ for (const backend of BACKENDS) {
         const sequence = { next: 0 }
         let kills = 0
         let selfKills = 0
-        for (let cycle = 0; cycle < CYCLES; cycle++) {
+        // At least CYCLES kills and enough acknowledged writes to mean something: a slow machine
+        // (or early self-kills) gets more cycles rather than a weaker test.
+        for (let cycle = 0; cycle < CYCLES || acks.length <= MIN_ACKS; cycle++) {
+          if (cycle >= MAX_CYCLES)
+            throw new Error(`only ${acks.length} writes acknowledged in ${cycle} cycles`)
           // The worker drains its own pending writes before it listens, and may kill itself right
           // after one of those commits too: that is one more crash, so start it again.
           let started: { child: ChildProcess; port: number } | undefined
@@ -153,10 +160,10 @@ for (const backend of BACKENDS) {
         child.kill('SIGTERM')
         await exited(child)
 
-        expect(kills).toBe(CYCLES)
-        expect(acks.length).toBeGreaterThan(200)
+        expect(kills).toBeGreaterThanOrEqual(CYCLES)
+        expect(acks.length).toBeGreaterThan(MIN_ACKS)
         console.info(
-          `kill test on ${backend.dialect}: ${acks.length} acknowledged writes, ${CYCLES} kills (${selfKills} right after a commit)`,
+          `kill test on ${backend.dialect}: ${acks.length} acknowledged writes, ${kills} kills (${selfKills} right after a commit)`,
         )
         const last = new Map<number, Ack>()
         const seen = new Set<string>()
