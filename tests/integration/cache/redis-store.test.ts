@@ -1,3 +1,6 @@
+import v8 from 'node:v8'
+import vm from 'node:vm'
+import { createClient } from 'redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { redisStore, type RedisStore } from '../../../src/cache/stores/redis/index.js'
 import { encodePayload, etagOf } from '../../../src/cache/entry.js'
@@ -107,5 +110,33 @@ describe.runIf(hasRedis)('redis store', () => {
     const next = await store.acquireLease(key, 't2', 5_000)
     expect(next.acquired).toBe(true)
     expect((next.current?.value as { value: unknown }).value).toBe('v')
+  })
+
+  it('a settled call keeps no reference to its reply (large values are not held until the next timeout sweep)', async () => {
+    v8.setFlagsFromString('--expose-gc')
+    const gc = vm.runInNewContext('gc') as () => void
+    const client = createClient({ url: REDIS_URL })
+    await client.connect()
+    const replies: WeakRef<object>[] = []
+    const send = client.sendCommand.bind(client)
+    // Every reply the store receives is tracked; the timeout is long, so no sweep runs during the test.
+    ;(client as { sendCommand: unknown }).sendCommand = async (...args: Parameters<typeof send>) => {
+      const reply = await send(...args)
+      if (typeof reply === 'object' && reply !== null) replies.push(new WeakRef(reply))
+      return reply
+    }
+    const tracked = redisStore({ client, timeout: 60_000 }).factory()
+    await tracked.connect()
+    const key = `${prefix}:large`
+    const large = entry('x'.repeat(256 * 1024), Date.now())
+    expect(await tracked.write(key, large.entry, large.payload, { mode: 'set' })).toBe(true)
+    for (let i = 0; i < 5; i++)
+      expect(((await tracked.get(key)) as { value: string }).value).toHaveLength(256 * 1024)
+    expect(replies.length).toBeGreaterThanOrEqual(5)
+    await new Promise((resolve) => setTimeout(resolve, 0))
+    gc()
+    expect(replies.filter((ref) => ref.deref() !== undefined)).toHaveLength(0)
+    tracked.close()
+    client.destroy()
   })
 })

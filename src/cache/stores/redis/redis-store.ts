@@ -114,11 +114,15 @@ export function resolveRedisStoreOptions(options: RedisStoreOptions = {}): Resol
   })
 }
 
+/**
+ * A call waiting for its reply. `reject` is cleared once the call settles: the queue keeps entries
+ * until the next sweep, and a settled entry must not keep the caller's promise (and so its reply,
+ * possibly a large buffer) alive until then.
+ */
 interface PendingCall {
   readonly deadline: number
   readonly operation: string
-  readonly reject: (error: unknown) => void
-  done: boolean
+  reject: ((error: unknown) => void) | undefined
 }
 
 const BUFFER_REPLIES: CommandOptions = { typeMapping: { [RESP_TYPES.BLOB_STRING]: Buffer } }
@@ -238,12 +242,7 @@ export class RedisStore implements Store {
       return Promise.reject(new CacheStoreError(operation, 'the circuit breaker is open (Redis is failing)'))
     }
     return new Promise<T>((resolve, reject) => {
-      const pending: PendingCall = {
-        deadline: Date.now() + this.options.timeout,
-        operation,
-        reject,
-        done: false,
-      }
+      const pending: PendingCall = { deadline: Date.now() + this.options.timeout, operation, reject }
       this.#pending.push(pending)
       this.#sweeper ??= setInterval(
         () => this.#sweep(),
@@ -257,14 +256,14 @@ export class RedisStore implements Store {
       }
       call.then(
         (value) => {
-          if (pending.done) return
-          pending.done = true
+          if (pending.reject === undefined) return
+          pending.reject = undefined
           this.#breaker.success()
           resolve(value)
         },
         (error: unknown) => {
-          if (pending.done) return
-          pending.done = true
+          if (pending.reject === undefined) return
+          pending.reject = undefined
           this.#fail(operation, error, reject)
         },
       )
@@ -314,13 +313,14 @@ export class RedisStore implements Store {
     let head = this.#pendingHead
     while (head < queue.length) {
       const pending = queue[head] as PendingCall
-      if (!pending.done) {
+      const reject = pending.reject
+      if (reject !== undefined) {
         if (now < pending.deadline) break
-        pending.done = true
+        pending.reject = undefined
         this.#fail(
           pending.operation,
           new Error(`no reply within ${this.options.timeout} ms (option "timeout")`),
-          pending.reject,
+          reject,
         )
       }
       head++
@@ -528,9 +528,10 @@ export class RedisStore implements Store {
     this.#closed = true
     if (this.#sweeper !== undefined) clearInterval(this.#sweeper)
     for (const pending of this.#pending) {
-      if (pending.done) continue
-      pending.done = true
-      pending.reject(new CacheStoreError(pending.operation, 'the store was closed'))
+      const reject = pending.reject
+      if (reject === undefined) continue
+      pending.reject = undefined
+      reject(new CacheStoreError(pending.operation, 'the store was closed'))
     }
     this.#pending = []
     for (const client of this.#ownedClients) {
