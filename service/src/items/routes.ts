@@ -18,6 +18,8 @@ import { Item, ItemList, ItemListQuery, NewItemBody, PatchItemBody, ReplaceItemB
  */
 const ITEM_POLICY = { scope: 'public', noCache: true } as const
 /** One strong ETag made by `itemEtag`, capturing the version. */
+/** What Fastify sends with a serialized JSON body, so a kept text goes out exactly alike. */
+const JSON_CONTENT_TYPE = 'application/json; charset=utf-8'
 const ITEM_ETAG = /^\s*"v(\d{1,15})-[0-9a-z]+"\s*$/
 /** Request decorator holding the read of `GET /items/:id`. */
 const ITEM_READ = Symbol('hotpath.service.itemRead')
@@ -113,10 +115,29 @@ export function registerItemsRoutes(
     return read
   }
   const itemEtagOf = (read: ItemRead): string | undefined => read.etag || undefined
-  const answerItem = (reply: FastifyReply, id: number, read: ItemRead): Item => {
-    if (read.value === undefined) throw new NotFoundError('Item', id)
-    if (read.source !== undefined) reply.header('x-cache', read.source)
-    return read.value
+  // An in-memory hit hands out the same item object for as long as its entry lives (entries are
+  // replaced on write, never changed in place), so its JSON text is built once: the route's own
+  // compiled 200 serializer runs at the first hit, later hits send the kept text. The text lives
+  // as long as the entry's item object and no longer (a WeakMap): at most one copy of each item
+  // entry that was served.
+  const itemJson = new WeakMap<Item, string>()
+  let serializeItem: ((item: Item) => string) | undefined
+  const answerItem = (reply: FastifyReply, id: number, read: ItemRead): Item | undefined => {
+    const item = read.value
+    if (item === undefined) throw new NotFoundError('Item', id)
+    if (read.source === undefined) return item
+    reply.header('x-cache', read.source)
+    // Another representation chosen for this reply (content negotiation) is left to its serializer.
+    if (read.source !== 'hit-l1' || reply.hasHeader('content-type')) return item
+    let json = itemJson.get(item)
+    if (json === undefined) {
+      serializeItem ??= reply.getSerializationFunction('200') as ((item: Item) => string) | undefined
+      if (serializeItem === undefined) return item
+      json = serializeItem(item)
+      itemJson.set(item, json)
+    }
+    reply.header('content-type', JSON_CONTENT_TYPE).send(json)
+    return undefined
   }
   // Preconditions of a write compare against the row as it is now, not a cached copy.
   const currentEtag = async (request: FastifyRequest): Promise<string | undefined> => {

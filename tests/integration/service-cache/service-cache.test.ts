@@ -115,6 +115,20 @@ describe.each(BACKENDS)('service caching on $name', (backend) => {
           const second = await get(a, `/items/${id(3)}`)
           expect(second.headers['x-cache']).toBe('hit-l1')
           expect(second.body).toBe(first.body)
+          // Later hits send the JSON text kept from the first hit: the same bytes and headers.
+          const third = await get(a, `/items/${id(3)}`)
+          expect(third.headers['x-cache']).toBe('hit-l1')
+          expect(third.body).toBe(first.body)
+          for (const header of ['content-type', 'content-length', 'etag', 'cache-control', 'vary']) {
+            expect([header, third.headers[header]]).toEqual([header, first.headers[header]])
+          }
+          // A write replaces the entry: the next hit serializes the new item, not the kept text.
+          const updated = await patch(a, id(3), { name: 'three, renamed' })
+          expect(updated.statusCode).toBe(200)
+          await get(a, `/items/${id(3)}`)
+          const after = await get(a, `/items/${id(3)}`)
+          expect(after.headers['x-cache']).toBe('hit-l1')
+          expect(after.json()).toEqual(updated.json())
         })
 
         it.runIf(mode.redis)(
