@@ -290,6 +290,22 @@ export const GROUPS: BenchGroup[] = [
     ],
   },
   {
+    kind: 'http',
+    name: 'sensitivity',
+    title: 'What a few microseconds of JavaScript per request cost in requests/s here',
+    question:
+      'Bare Fastify + Map with 0, 1, 2 and 4 µs of busy JavaScript added per request: how far does req/s fall for each?',
+    issues: [3, 4, 7],
+    optional: true,
+    ...HOT_SET,
+    rounds: 7,
+    targets: [0, 1, 2, 4].map((us) => ({
+      name: `bare Fastify + Map, +${us} µs/request`,
+      module: 'bench/profiling/spin-target.ts',
+      env: { BENCH_SPIN_US: String(us) },
+    })),
+  },
+  {
     kind: 'micro',
     name: 'cache-ops',
     title: 'Cache operations: Hotpath vs BentoCache vs cache-manager vs Map vs raw Redis',
