@@ -111,8 +111,11 @@ const plugin: FastifyPluginCallback<ServerTimingOptions> = (fastify, options, do
     // Built by hand: this runs on every response and the generic formatter allocates per entry.
     const timings = context.timings
     let value = timings === null ? '' : formatServerTiming(timings)
-    if (resolved.cache && context.cacheOutcomes !== null && (timings === null || !hasCacheTiming(timings))) {
-      const entry = cacheEntry(context.cacheOutcomes)
+    if (resolved.cache && context.cacheOutcome !== null && (timings === null || !hasCacheTiming(timings))) {
+      const entry =
+        context.cacheOutcomes === null
+          ? cacheEntry(context.cacheOutcome, context.cacheOutcomeCount)
+          : cacheEntries(context.cacheOutcomes)
       value = value === '' ? entry : `${value}, ${entry}`
     }
     if (resolved.db && context.queryCount > 0) {
@@ -142,18 +145,17 @@ function hasCacheTiming(timings: readonly TimingEntry[]): boolean {
 const singleOutcomeEntries = new Map<string, string>()
 const MAX_SINGLE_OUTCOME_ENTRIES = 64
 
-function cacheEntry(outcomes: ReadonlyMap<string, number>): string {
-  if (outcomes.size === 1) {
-    for (const [outcome, count] of outcomes) {
-      if (count !== 1) break
-      let entry = singleOutcomeEntries.get(outcome)
-      if (entry === undefined) {
-        entry = formatServerTiming([{ name: 'cache', description: outcome }])
-        if (singleOutcomeEntries.size < MAX_SINGLE_OUTCOME_ENTRIES) singleOutcomeEntries.set(outcome, entry)
-      }
-      return entry
-    }
+function cacheEntry(outcome: string, count: number): string {
+  if (count !== 1) return formatServerTiming([{ name: 'cache', description: `${count} ${outcome}` }])
+  let entry = singleOutcomeEntries.get(outcome)
+  if (entry === undefined) {
+    entry = formatServerTiming([{ name: 'cache', description: outcome }])
+    if (singleOutcomeEntries.size < MAX_SINGLE_OUTCOME_ENTRIES) singleOutcomeEntries.set(outcome, entry)
   }
+  return entry
+}
+
+function cacheEntries(outcomes: ReadonlyMap<string, number>): string {
   const description = [...outcomes].map(([outcome, count]) => `${count} ${outcome}`).join(', ')
   return formatServerTiming([{ name: 'cache', description }])
 }

@@ -24,7 +24,13 @@ export class RequestContext {
   queryShapes: Map<string, number> | null = null
   /** Whether {@link queryShapes} is collected (the N+1 detector asks for it). */
   tracksQueryShapes = false
-  /** Cache lookup outcomes (`hit-l1`, `miss-l2`…) seen on `hotpath:cache:*`; `null` until one. */
+  /**
+   * The first cache lookup outcome (`hit-l1`, `miss-l2`…) seen on `hotpath:cache:*`, and how many
+   * lookups had it; `null` until one. Most requests make one lookup: no collection for them.
+   */
+  cacheOutcome: string | null = null
+  cacheOutcomeCount = 0
+  /** Every outcome with its count, once a second, different outcome was seen; else `null`. */
   cacheOutcomes: Map<string, number> | null = null
   /** `performance.now()` when serialization started (set by the Server-Timing adapter). */
   serializeStartedAt = 0
@@ -54,8 +60,15 @@ export class RequestContext {
 
   /** @internal called by the cache event subscriber. */
   recordCacheOutcome(outcome: string): void {
-    const outcomes = (this.cacheOutcomes ??= new Map())
-    outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1)
+    if (this.cacheOutcomes === null) {
+      if (this.cacheOutcome === null || this.cacheOutcome === outcome) {
+        this.cacheOutcome = outcome
+        this.cacheOutcomeCount++
+        return
+      }
+      this.cacheOutcomes = new Map([[this.cacheOutcome, this.cacheOutcomeCount]])
+    }
+    this.cacheOutcomes.set(outcome, (this.cacheOutcomes.get(outcome) ?? 0) + 1)
   }
 
   /** @internal called by the query subscriber. */
@@ -101,6 +114,19 @@ const CACHE_OUTCOMES = [
   [CACHE_STALE_CHANNEL, 'stale'],
 ] as const
 let cacheSubscribed = false
+/** `hit-l1`, `miss-l2`…: built once per outcome and tier, not per lookup. */
+const outcomeNames = new Map<string, string>()
+const MAX_OUTCOME_NAMES = 64
+
+function outcomeName(outcome: string, tier: string): string {
+  const key = outcome === 'hit' ? tier : `${outcome}\0${tier}`
+  let name = outcomeNames.get(key)
+  if (name === undefined) {
+    name = `${outcome}-${tier}`
+    if (outcomeNames.size < MAX_OUTCOME_NAMES) outcomeNames.set(key, name)
+  }
+  return name
+}
 
 /**
  * Record the cache outcomes (`hit-l1`, `miss-l2`, `stale-l2`) of each request from the cache core's
@@ -115,7 +141,7 @@ export function watchCacheOutcomes(): void {
       const context = attributedContext()
       if (context === undefined) return
       const tier = (message as { tier?: unknown } | null)?.tier
-      context.recordCacheOutcome(typeof tier === 'string' ? `${outcome}-${tier}` : outcome)
+      context.recordCacheOutcome(typeof tier === 'string' ? outcomeName(outcome, tier) : outcome)
     })
   }
 }

@@ -46,6 +46,21 @@ describe('RequestContext', () => {
     watchEndedRequests(false)
   })
 
+  it('counts one repeated cache outcome without a map, and every outcome once a second one is seen', () => {
+    const context = new RequestContext('GET', '/items/:id')
+    context.recordCacheOutcome('hit-l1')
+    context.recordCacheOutcome('hit-l1')
+    expect([context.cacheOutcome, context.cacheOutcomeCount, context.cacheOutcomes]).toEqual([
+      'hit-l1',
+      2,
+      null,
+    ])
+    context.recordCacheOutcome('miss-l2')
+    context.recordCacheOutcome('hit-l1')
+    expect(context.cacheOutcome).toBe('hit-l1')
+    expect(Object.fromEntries(context.cacheOutcomes ?? [])).toEqual({ 'hit-l1': 3, 'miss-l2': 1 })
+  })
+
   it('ignores queries and timings outside any request', () => {
     expect(currentRequestContext()).toBeUndefined()
     expect(() => recordTiming('cache', 1)).not.toThrow()
