@@ -153,6 +153,12 @@ export const GROUPS: BenchGroup[] = [
     targets: [
       UNCACHED,
       { name: 'Hotpath cache-aside L1', module: SERVICE, exportName: 'startL1' },
+      // The peers run without Server-Timing or metrics: this row compares the cache alone.
+      {
+        name: 'Hotpath cache-aside L1, diagnostics off',
+        module: SERVICE,
+        exportName: 'startL1NoDiagnostics',
+      },
       { name: 'Hotpath L1 + L2 (Redis)', module: SERVICE, exportName: 'startL1L2' },
       BENTOCACHE,
       CACHE_MANAGER,
