@@ -16,7 +16,7 @@ import type {
 } from 'fastify'
 import fp from 'fastify-plugin'
 import { Packr } from 'msgpackr'
-import type { Cache } from '../cache/types.js'
+import type { Cache, CacheEntry } from '../cache/types.js'
 import type { HotpathError } from '../errors.js'
 import {
   HttpMalformedUrlError,
@@ -52,6 +52,7 @@ import type {
   RouteKeyInfo,
 } from '../http/response-cache.js'
 import { answerFromStored, hashETag } from '../http/stored-response.js'
+import type { StoredResponse } from '../http/stored-response.js'
 import { mergeVary, parseVary, varyKey } from '../http/vary.js'
 
 /** Options of the `httpCache` plugin. */
@@ -791,8 +792,7 @@ async function httpCachePlugin(fastify: FastifyInstance, options: HttpCacheOptio
         STORABLE_STATUS.has(status) &&
         route.policy !== undefined
       ) {
-        const body = typeof payload === 'string' ? Buffer.from(payload) : payload
-        return storeMiss(request, reply, body, state, state.key, responses, route.policy, {
+        return storeMiss(request, reply, payload, state, state.key, responses, route.policy, {
           status,
           contentType,
           etag,
@@ -808,10 +808,10 @@ async function httpCachePlugin(fastify: FastifyInstance, options: HttpCacheOptio
       return validateUncached(request, reply, payload, etag, lastModified, compressible, status)
     }
 
-    async function storeMiss(
+    function storeMiss(
       request: FastifyRequest,
       reply: FastifyReply,
-      body: Buffer,
+      payload: string | Buffer,
       state: RequestState,
       key: string,
       responses: ResponseCache,
@@ -825,10 +825,11 @@ async function httpCachePlugin(fastify: FastifyInstance, options: HttpCacheOptio
         vary: string | undefined
         compressible: boolean
       },
-    ): Promise<unknown> {
+    ): unknown {
       const { status, etag, lastModified, forcePrivate } = miss
       const tags = typeof route.tags === 'function' ? route.tags(request) : route.tags
-      const entry = await responses.store(key, {
+      const body = typeof payload === 'string' ? Buffer.from(payload) : payload
+      const write = responses.write(key, {
         status,
         headers: storableHeaders(reply),
         body,
@@ -845,32 +846,74 @@ async function httpCachePlugin(fastify: FastifyInstance, options: HttpCacheOptio
         grace: route.grace,
         readAt: state.startedAt,
       })
-      if (entry) {
-        if (entry.value.public && state.path) responses.rememberRoute(state.path, route.keyInfo)
-        const answer = answerFromStored(
-          entry.value,
-          entry.etag,
-          entry.createdAt,
-          { method: request.method, headers: request.headers },
-          Date.now(),
-          xCache ? 'miss' : undefined,
-        )
-        if (answer.status === 412) {
-          reply.code(412).header('content-type', JSON_TYPE)
-          return errorBody(new HttpPreconditionFailedError('If-Match', request.headers['if-match']))
-        }
-        if (answer.status === 304) {
-          responses.counters.notModified++
-          reply.removeHeader('content-type')
-        }
-        reply.code(answer.status).headers(answer.headers)
-        if (answer.cacheControl) reply.header('cache-control', answer.cacheControl)
-        if (answer.xCache) reply.header('x-cache', answer.xCache)
-        return answer.status === 304 ? null : answer.body
+      if (write && !write.awaitWrite) {
+        // Memory only: the entry is in L1 already; answer from what is at hand, without a promise.
+        if (write.stored.public && state.path) responses.rememberRoute(state.path, route.keyInfo)
+        return answerMiss(request, reply, responses, write.stored, write.etag, write.createdAt, payload)
       }
-      if (xCache) reply.header('x-cache', 'miss')
-      if (tags.length > 0 && !reply.hasHeader('surrogate-key')) reply.header('surrogate-key', tags.join(' '))
-      return validateUncached(request, reply, body, etag, lastModified, miss.compressible, status)
+      const stored = (entry: CacheEntry<StoredResponse> | undefined): unknown => {
+        if (entry) {
+          if (entry.value.public && state.path) responses.rememberRoute(state.path, route.keyInfo)
+          return answerMiss(request, reply, responses, entry.value, entry.etag, entry.createdAt, payload)
+        }
+        if (xCache) reply.header('x-cache', 'miss')
+        if (tags.length > 0 && !reply.hasHeader('surrogate-key'))
+          reply.header('surrogate-key', tags.join(' '))
+        return validateUncached(request, reply, body, etag, lastModified, miss.compressible, status)
+      }
+      return write ? write.written.then(stored) : stored(undefined)
+    }
+
+    /** Answer a stored miss exactly as a hit on its entry would be answered (but `X-Cache: miss`). */
+    function answerMiss(
+      request: FastifyRequest,
+      reply: FastifyReply,
+      responses: ResponseCache,
+      stored: StoredResponse,
+      etag: string,
+      createdAt: number,
+      payload: string | Buffer,
+    ): unknown {
+      const headers = request.headers
+      const now = Date.now()
+      if (
+        stored.compress === undefined &&
+        stored.gzip === undefined &&
+        stored.br === undefined &&
+        !isConditional(headers) &&
+        now - createdAt < 1000
+      ) {
+        // The common miss (nothing to negotiate or evaluate), without building the entry's prepared
+        // answers: most entries of a missing workload are never read again. The headers are those
+        // `answerFromStored` renders; the stored ones are on the reply already.
+        reply.header('etag', etag)
+        if (stored.surrogateKey) reply.header('surrogate-key', stored.surrogateKey)
+        reply.header('cache-control', stored.private ? privateCacheControl : publicCacheControl)
+        if (xCache) reply.header('x-cache', 'miss')
+        // The handler's string when it sent one (the same bytes): Node writes it with the headers
+        // in one chunk, a Buffer takes a second one.
+        return payload
+      }
+      const answer = answerFromStored(
+        stored,
+        etag,
+        createdAt,
+        { method: request.method, headers },
+        now,
+        xCache ? 'miss' : undefined,
+      )
+      if (answer.status === 412) {
+        reply.code(412).header('content-type', JSON_TYPE)
+        return errorBody(new HttpPreconditionFailedError('If-Match', headers['if-match']))
+      }
+      if (answer.status === 304) {
+        responses.counters.notModified++
+        reply.removeHeader('content-type')
+      }
+      reply.code(answer.status).headers(answer.headers)
+      if (answer.cacheControl) reply.header('cache-control', answer.cacheControl)
+      if (answer.xCache) reply.header('x-cache', answer.xCache)
+      return answer.status === 304 ? null : answer.body
     }
 
     return { onRequest, preHandler, onSend }

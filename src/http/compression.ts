@@ -1,5 +1,7 @@
 /**
- * Compress a stored body once, at write time, into the codings worth sending.
+ * Compress a stored body into the codings worth sending, once per entry: small bodies when a
+ * request first accepts a coding ({@link compressSync}), large ones on the libuv pool when stored
+ * ({@link compressVariants}).
  */
 import { promisify } from 'node:util'
 import zlib from 'node:zlib'
@@ -51,22 +53,56 @@ export async function compressVariants(
   body: Buffer,
   options: CompressionOptions = {},
 ): Promise<CompressedVariants> {
-  const threshold = options.threshold ?? DEFAULT_COMPRESSION_THRESHOLD
-  const minSaving = options.minSaving ?? DEFAULT_MIN_SAVING
-  if (body.length < threshold) return {}
-  const brOptions = {
+  if (body.length < (options.threshold ?? DEFAULT_COMPRESSION_THRESHOLD)) return {}
+  const [gzip, br] = compressesOnDemand(body, options)
+    ? [compressSync(body, 'gzip', options), compressSync(body, 'br', options)]
+    : await Promise.all([
+        gzipAsync(body).then((out) => worthIt(body, out, options)),
+        brotliAsync(body, brotliOptions(body, options)).then((out) => worthIt(body, out, options)),
+      ])
+  const out: CompressedVariants = {}
+  if (gzip) out.gzip = gzip
+  if (br) out.br = br
+  return out
+}
+
+/**
+ * Whether a body is small enough to be compressed on the event loop when a request first asks
+ * for a coding (larger ones are compressed on the libuv pool when they are stored).
+ */
+export function compressesOnDemand(body: Buffer, options: CompressionOptions = {}): boolean {
+  return body.length >= (options.threshold ?? DEFAULT_COMPRESSION_THRESHOLD) && body.length < ASYNC_THRESHOLD
+}
+
+/**
+ * Compress `body` into one coding, synchronously; `undefined` when the result does not save at
+ * least `minSaving` (then the coding is not worth sending). Below the threshold, never compresses.
+ *
+ * @example
+ * const br = compressSync(body, 'br') // Buffer, or undefined when not worth it
+ */
+export function compressSync(
+  body: Buffer,
+  coding: 'gzip' | 'br',
+  options: CompressionOptions = {},
+): Buffer | undefined {
+  if (body.length < (options.threshold ?? DEFAULT_COMPRESSION_THRESHOLD)) return undefined
+  const out =
+    coding === 'br' ? zlib.brotliCompressSync(body, brotliOptions(body, options)) : zlib.gzipSync(body)
+  return worthIt(body, out, options)
+}
+
+function brotliOptions(body: Buffer, options: CompressionOptions): zlib.BrotliOptions {
+  return {
     params: {
       [zlib.constants.BROTLI_PARAM_QUALITY]: options.brotliQuality ?? DEFAULT_BROTLI_QUALITY,
       [zlib.constants.BROTLI_PARAM_SIZE_HINT]: body.length,
     },
   }
-  const [gzip, br] =
-    body.length >= ASYNC_THRESHOLD
-      ? await Promise.all([gzipAsync(body), brotliAsync(body, brOptions)])
-      : [zlib.gzipSync(body), zlib.brotliCompressSync(body, brOptions)]
-  const limit = body.length * (1 - minSaving)
-  const out: CompressedVariants = {}
-  if (gzip.length <= limit) out.gzip = gzip
-  if (br.length <= limit) out.br = br
-  return out
+}
+
+function worthIt(body: Buffer, compressed: Buffer, options: CompressionOptions): Buffer | undefined {
+  return compressed.length <= body.length * (1 - (options.minSaving ?? DEFAULT_MIN_SAVING))
+    ? compressed
+    : undefined
 }

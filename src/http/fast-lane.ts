@@ -6,7 +6,7 @@ import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:
 import { negotiateFormat } from './negotiation.js'
 import { normalizePath, normalizeUrl } from './normalize-url.js'
 import type { LookupResult, ResponseCache } from './response-cache.js'
-import { answerFromStored } from './stored-response.js'
+import { rawAnswerFromStored } from './stored-response.js'
 import { varyKey } from './vary.js'
 
 /**
@@ -63,7 +63,7 @@ function serve(
   responses: ResponseCache,
 ): boolean {
   if (!hit || !hit.fresh || !hit.stored.public || hit.stored.private) return false
-  const answer = answerFromStored(
+  const answer = rawAnswerFromStored(
     hit.stored,
     hit.entry.etag,
     hit.entry.createdAt,
@@ -72,10 +72,7 @@ function serve(
     hit.source,
   )
   if (answer.status === 412) return false
-  const raw = answer.rawHeaders.slice()
-  if (answer.cacheControl) raw.push('cache-control', answer.cacheControl)
-  if (answer.xCache) raw.push('x-cache', answer.xCache)
-  res.writeHead(answer.status, raw)
+  res.writeHead(answer.status, answer.rawHeaders as string[])
   res.end(answer.body)
   responses.recordFastLaneHit(key, answer.status)
   return true

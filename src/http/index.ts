@@ -22,14 +22,16 @@ export { negotiateEncoding, negotiateFormat, MSGPACK_CONTENT_TYPE, JSON_CONTENT_
 export type { ResponseFormat } from './negotiation.js'
 export {
   compressVariants,
+  compressSync,
+  compressesOnDemand,
   isCompressible,
   DEFAULT_COMPRESSION_THRESHOLD,
   DEFAULT_BROTLI_QUALITY,
   DEFAULT_MIN_SAVING,
 } from './compression.js'
 export type { CompressionOptions, CompressedVariants } from './compression.js'
-export { answerFromStored, hashETag, storedSize } from './stored-response.js'
-export type { StoredResponse, PreparedAnswer, AnswerRequest } from './stored-response.js'
+export { answerFromStored, rawAnswerFromStored, hashETag, storedSize } from './stored-response.js'
+export type { StoredResponse, PreparedAnswer, RawAnswer, AnswerRequest } from './stored-response.js'
 export {
   ResponseCache,
   DEFAULT_UNKEYED_HEADERS,
@@ -44,6 +46,7 @@ export type {
   CacheKeyParts,
   RouteKeyInfo,
   StoreInput,
+  StoreWrite,
   LookupResult,
   ResponseCacheStats,
 } from './response-cache.js'

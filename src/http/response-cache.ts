@@ -9,7 +9,12 @@ import { InvalidOptionError } from '../errors.js'
 import type { Duration } from '../util/duration.js'
 import { parseDuration } from '../util/duration.js'
 import type { ResolvedCacheControlPolicy } from './cache-control.js'
-import { compressVariants, isCompressible } from './compression.js'
+import {
+  compressesOnDemand,
+  compressVariants,
+  DEFAULT_COMPRESSION_THRESHOLD,
+  isCompressible,
+} from './compression.js'
 import type { CompressionOptions } from './compression.js'
 import type { QueryRules } from './normalize-url.js'
 import { hashETag } from './stored-response.js'
@@ -38,7 +43,10 @@ const MAX_READABLE_KEY = 200
 export interface ResponseCacheOptions {
   /** Namespace of the cache the responses live in. @default 'http' */
   namespace?: string
-  /** Store gzip and brotli variants of compressible bodies (computed once per entry). @default true */
+  /**
+   * Serve gzip and brotli variants of compressible bodies, each computed once per entry (and
+   * process): on demand for bodies under 64 KiB, when stored for larger ones. @default true
+   */
   compression?: boolean | CompressionOptions
   /** Bodies larger than this are not stored. @default 1 MiB */
   maxBodyBytes?: number
@@ -107,6 +115,24 @@ export interface StoreInput {
   readonly readAt?: number | undefined
 }
 
+/** A write {@link ResponseCache.write} started. */
+export interface StoreWrite {
+  /** The stored form of the response, at hand before the write settles. */
+  readonly stored: StoredResponse
+  /** The entry's base (identity) strong ETag. */
+  readonly etag: string
+  /** When the entry is dated from (epoch ms). */
+  readonly createdAt: number
+  /**
+   * Whether to answer from the written entry rather than from `stored`: the cache has a shared
+   * tier (the next request may reach another instance, which should find the entry), or the body
+   * is compressed on the libuv pool first (then the answer can be compressed too).
+   */
+  readonly awaitWrite: boolean
+  /** The written entry, or undefined when the cache failed (counted and reported, never thrown). */
+  readonly written: Promise<CacheEntry<StoredResponse> | undefined>
+}
+
 /** A usable lookup result. */
 export interface LookupResult {
   readonly stored: StoredResponse
@@ -161,11 +187,14 @@ export class ResponseCache {
   readonly options: ResolvedResponseCacheOptions
   readonly counters: ResponseCacheStats = emptyResponseCacheStats()
   readonly #fastLanePaths = new Map<string, RouteKeyInfo>()
+  /** Whether the cache has a shared tier (Redis): then writes are awaited before answering. */
+  readonly #sharedTier: boolean
   #onError: (error: unknown, operation: string) => void = () => {}
 
   constructor(cache: Cache, options: ResponseCacheOptions = {}) {
     this.options = resolveResponseCacheOptions(options)
     this.cache = cache.namespace(this.options.namespace)
+    this.#sharedTier = cache.stats().l2Circuit !== 'none'
   }
 
   /** Where cache errors go (they never fail a request). */
@@ -251,21 +280,36 @@ export class ResponseCache {
     return undefined
   }
 
-  /** Build the stored form of a response (compressing once) and write it. */
+  /** Build the stored form of a response and write it; resolves once written. */
   async store(key: string, input: StoreInput): Promise<CacheEntry<StoredResponse> | undefined> {
-    if (input.body.length > this.options.maxBodyBytes) {
+    return this.write(key, input)?.written
+  }
+
+  /**
+   * Build the stored form of a response and start writing it; `undefined` when the body is too
+   * large to store. Bodies that compress on the event loop are compressed lazily, when a request
+   * first accepts a coding (see `StoredResponse.compress`); larger ones once, on the libuv pool,
+   * before the write.
+   */
+  write(key: string, input: StoreInput): StoreWrite | undefined {
+    const body = input.body
+    if (body.length > this.options.maxBodyBytes) {
       this.counters.bypasses++
       return undefined
     }
     const compression = this.options.compression
-    const variants =
-      compression && isCompressible(input.contentType) ? await compressVariants(input.body, compression) : {}
+    const compress =
+      compression !== false &&
+      body.length >= (compression.threshold ?? DEFAULT_COMPRESSION_THRESHOLD) &&
+      isCompressible(input.contentType)
+    const onDemand = compress && compressesOnDemand(body, compression)
     const stored: StoredResponse = {
       status: input.status,
       headers: input.headers,
-      body: input.body,
-      gzip: variants.gzip,
-      br: variants.br,
+      body,
+      gzip: undefined,
+      br: undefined,
+      compress: onDemand ? compression : undefined,
       policy: input.policy,
       private: input.private,
       public: input.public,
@@ -273,21 +317,49 @@ export class ResponseCache {
       surrogateKey: input.tags.join(' '),
       lastModified: input.lastModified,
     }
+    const etag = input.etag ?? hashETag(body)
+    const createdAt = input.readAt ?? Date.now()
+    if (compress && !onDemand) {
+      const written = compressVariants(body, compression).then(
+        ({ gzip, br }) => this.#write(key, { ...stored, gzip, br }, etag, input),
+        (error: unknown) => this.#storeFailed(error),
+      )
+      return { stored, etag, createdAt, awaitWrite: true, written }
+    }
+    return {
+      stored,
+      etag,
+      createdAt,
+      awaitWrite: this.#sharedTier,
+      written: this.#write(key, stored, etag, input),
+    }
+  }
+
+  async #write(
+    key: string,
+    stored: StoredResponse,
+    etag: string,
+    input: StoreInput,
+  ): Promise<CacheEntry<StoredResponse> | undefined> {
     try {
       const entry = await this.cache.set(key, stored, {
         ttl: input.ttl,
         grace: input.grace,
         tags: [...input.tags, this.pathTag(input.path)],
-        etag: input.etag ?? hashETag(input.body),
+        etag,
         createdAt: input.readAt,
       })
       this.counters.stores++
       return entry
     } catch (error) {
-      this.counters.errors++
-      this.#onError(error, 'store')
-      return undefined
+      return this.#storeFailed(error)
     }
+  }
+
+  #storeFailed(error: unknown): undefined {
+    this.counters.errors++
+    this.#onError(error, 'store')
+    return undefined
   }
 
   /** Purge every stored response of these paths (RFC 9111 §4.4 invalidation). */
