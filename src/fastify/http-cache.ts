@@ -1062,10 +1062,12 @@ function responseVary(route: ResolvedRoute, reply: FastifyReply, compressible: b
 
 function storableHeaders(reply: FastifyReply): [string, string][] {
   const out: [string, string][] = []
-  for (const [name, value] of Object.entries(reply.getHeaders())) {
-    const lower = name.toLowerCase()
-    if (value === undefined || VOLATILE_HEADERS.has(lower)) continue
-    out.push([lower, Array.isArray(value) ? value.join(', ') : String(value)])
+  // Both Fastify and Node keep header names lower-case.
+  const headers = reply.getHeaders()
+  for (const name in headers) {
+    const value = headers[name]
+    if (value === undefined || VOLATILE_HEADERS.has(name)) continue
+    out.push([name, Array.isArray(value) ? value.join(', ') : String(value)])
   }
   return out
 }
