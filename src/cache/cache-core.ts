@@ -85,6 +85,11 @@ const NOOP = (): void => {}
 const SOFT_TIMEOUT = Symbol('soft timeout')
 const RECENT_KEYS_LIMIT = 10_000
 
+/** What `get` returns for a read: the fresh entry's value, else an error fallback's, else nothing. */
+function valueOf(outcome: ReadOutcome): unknown {
+  return (outcome.result?.entry ?? outcome.fallback)?.value
+}
+
 /**
  * The engine behind every cache view (`createCache()` and its namespaces): tiers, fills,
  * coherence, counters. Views only bind a namespace.
@@ -356,6 +361,64 @@ export class CacheCore {
     }
   }
 
+  /**
+   * `get` after an L1 miss: the value `read(ns, key, false)` would give, with fewer promises on the
+   * common path (no L1 record, generations known and trusted): one store call, one `then`.
+   */
+  readValue(ns: NamespaceState, key: string): Promise<unknown> {
+    const l2 = this.l2
+    const l1Key = ns.l1Prefix + key
+    if (
+      l2 === undefined ||
+      this.closed ||
+      !ns.known() ||
+      Date.now() >= this.trustedUntil ||
+      (this.l1 !== undefined && this.l1.record(l1Key) !== undefined)
+    ) {
+      return this.read(ns, key, false).then(valueOf)
+    }
+    try {
+      assertKey(key, this.options.maxKeyLength)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    this.counters.l1Misses++
+    if (this.l1 !== undefined && this.#wants('miss')) this.emit('miss', { key, tier: 'l1' })
+    const stamp = ns.stamp
+    const seq = this.#seq
+    // Inline callbacks, not named closures: tsx/esbuild's keepNames would wrap each one per call.
+    return l2.read(ns.redisKey(key)).then(
+      (read) =>
+        read === undefined || isTombstone(read.value) || read.value.tags.length === 0
+          ? this.#settleValue(key, l1Key, stamp, seq, read)
+          : this.#fetchTags(read.value.tags).then(
+              () => this.#settleValue(key, l1Key, stamp, seq, read),
+              (error: unknown) => this.#readFailed(key, error),
+            ),
+      (error: unknown) => this.#readFailed(key, error),
+    )
+  }
+
+  #settleValue(
+    key: string,
+    l1Key: string,
+    stamp: number,
+    seq: number,
+    read: StoredRead | undefined,
+  ): unknown {
+    try {
+      const outcome: ReadOutcome = { result: undefined, stale: undefined, fallback: undefined }
+      return valueOf(this.#afterL2(key, l1Key, stamp, seq, read, outcome, false))
+    } catch (error) {
+      return this.#readFailed(key, error)
+    }
+  }
+
+  #readFailed(key: string, error: unknown): undefined {
+    if (!(error instanceof CacheStoreError)) this.emit('error', { operation: 'read', key, error })
+    return undefined
+  }
+
   /** Settle a read from what L2 returned (tag times already fetched). */
   #afterL2(
     key: string,
@@ -487,7 +550,8 @@ export class CacheCore {
     const grace = options?.grace === undefined ? this.options.grace : parseDuration(options.grace, 'grace')
     const tags = options?.tags ?? []
     for (const tag of tags) assertTag(tag)
-    const jitter = this.options.ttlJitter === 0 ? 0 : ttl * this.options.ttlJitter * Math.random()
+    // Whole milliseconds: integer times are stored as short decimals that decode without Number().
+    const jitter = this.options.ttlJitter === 0 ? 0 : Math.floor(ttl * this.options.ttlJitter * Math.random())
     const freshUntil = createdAt + ttl - jitter
     let payload: Buffer | undefined
     let etag = options?.etag

@@ -28,17 +28,16 @@ class HotpathCache implements Cache {
     return this.#ns.path
   }
 
-  async get<T>(key: string): Promise<T | undefined> {
+  get<T>(key: string): Promise<T | undefined> {
     // The L1 hit path: one lookup, one clock read, no key validation (invalid keys are never stored).
     const core = this.#core
     const record =
       core.l1 === undefined ? undefined : core.freshL1(this.#ns, this.#ns.l1Prefix + key, Date.now())
     if (record !== undefined) {
       core.hitL1(key)
-      return record.entry.value as T
+      return Promise.resolve(record.entry.value as T)
     }
-    const outcome = await core.read(this.#ns, key, false)
-    return (outcome.result?.entry ?? outcome.fallback)?.value as T | undefined
+    return core.readValue(this.#ns, key) as Promise<T | undefined>
   }
 
   peekEntry<T>(key: string): EntryResult<T> | undefined {

@@ -86,6 +86,11 @@ export function encodeTombstone(version: number): string {
 }
 
 const NO_TAGS: readonly string[] = Object.freeze([])
+const SPACE = 0x20
+const DOT = 0x2e
+const TOMBSTONE_BYTE = TOMBSTONE_MARK.charCodeAt(0)
+/** Digits whose value and power of ten are exact doubles (below 2^53). */
+const MAX_EXACT_DIGITS = 15
 
 function corrupt(what: string): CacheCodecError {
   return new CacheCodecError('entry', `a stored value has no ${what}`)
@@ -93,9 +98,42 @@ function corrupt(what: string): CacheCodecError {
 
 type Latin1Buffer = Buffer & { latin1Slice?: (start: number, end: number) => string }
 
-/** The ASCII header lines as one string (Buffer#latin1Slice skips toString's argument handling). */
-function headText(raw: Latin1Buffer, end: number): string {
-  return raw.latin1Slice === undefined ? raw.toString('latin1', 0, end) : raw.latin1Slice(0, end)
+/** ASCII bytes as a string (Buffer#latin1Slice skips toString's argument handling). */
+function latin1(raw: Latin1Buffer, start: number, end: number): string {
+  return raw.latin1Slice === undefined ? raw.toString('latin1', start, end) : raw.latin1Slice(start, end)
+}
+
+/**
+ * A number written by `String(number)`, read from its ASCII bytes, or NaN when it cannot be read
+ * exactly this way. Up to 15 digits with at most one dot, `digits / 10^k` is exact (both are exact
+ * doubles and the division rounds once, like `Number()`); longer numbers, signs and exponents are
+ * left to `Number()`.
+ */
+function exactNumberAt(raw: Buffer, start: number, end: number): number {
+  if (end - start > MAX_EXACT_DIGITS + 1) return Number.NaN
+  let value = 0
+  let scale = 1
+  let digits = 0
+  let dot = false
+  for (let i = start; i < end; i++) {
+    const byte = raw[i] as number
+    if (byte >= 0x30 && byte <= 0x39) {
+      value = value * 10 + (byte - 0x30)
+      if (dot) scale *= 10
+      digits++
+    } else if (byte === DOT && !dot) {
+      dot = true
+    } else {
+      return Number.NaN
+    }
+  }
+  return digits === 0 || digits > MAX_EXACT_DIGITS ? Number.NaN : value / scale
+}
+
+function sameBytes(raw: Buffer, start: number, end: number, otherStart: number, otherEnd: number): boolean {
+  if (end - start !== otherEnd - otherStart) return false
+  for (let i = 0; i < end - start; i++) if (raw[start + i] !== raw[otherStart + i]) return false
+  return true
 }
 
 /** Decode a shared-tier value; also returns the payload size for L1 accounting. */
@@ -105,28 +143,48 @@ export function decodeStored(
 ): { value: StoredValue; payloadBytes: number } {
   const first = raw.indexOf(NEWLINE)
   if (first <= 0) throw corrupt('version header')
-  if (raw.length === first + 2 && raw[first + 1] === TOMBSTONE_MARK.charCodeAt(0)) {
-    return { value: { tombstone: true, version: Number(headText(raw, first)) }, payloadBytes: 0 }
+  if (raw.length === first + 2 && raw[first + 1] === TOMBSTONE_BYTE) {
+    return { value: { tombstone: true, version: Number(latin1(raw, 0, first)) }, payloadBytes: 0 }
   }
   const second = raw.indexOf(NEWLINE, first + 1)
-  const third = second < 0 ? -1 : raw.indexOf(NEWLINE, second + 1)
+  // Untagged entries (the common case) have an empty tags line: no search for its end.
+  const third = second < 0 ? -1 : raw[second + 1] === NEWLINE ? second + 1 : raw.indexOf(NEWLINE, second + 1)
   if (third < 0) throw corrupt('metadata header')
-  const head = headText(raw, second)
-  const s1 = head.indexOf(' ', first + 1)
-  const s2 = s1 < 0 ? -1 : head.indexOf(' ', s1 + 1)
-  const s3 = s2 < 0 ? -1 : head.indexOf(' ', s2 + 1)
-  if (s3 < 0) throw corrupt('metadata header')
+  const s1 = raw.indexOf(SPACE, first + 1)
+  const s2 = s1 < 0 || s1 > second ? -1 : raw.indexOf(SPACE, s1 + 1)
+  const s3 = s2 < 0 || s2 > second ? -1 : raw.indexOf(SPACE, s2 + 1)
+  if (s3 < 0 || s3 > second) throw corrupt('metadata header')
+  // Whole-millisecond times are read from the bytes, others from one header string; a time
+  // written twice (createdAt = version without a caller version, staleUntil = freshUntil without
+  // grace) is read once.
+  let version = exactNumberAt(raw, 0, first)
+  const createdAtIsVersion = sameBytes(raw, 0, first, first + 1, s1)
+  let createdAt = createdAtIsVersion ? version : exactNumberAt(raw, first + 1, s1)
+  let freshUntil = exactNumberAt(raw, s1 + 1, s2)
+  const staleIsFresh = sameBytes(raw, s1 + 1, s2, s2 + 1, s3)
+  let staleUntil = staleIsFresh ? freshUntil : exactNumberAt(raw, s2 + 1, s3)
+  let etag: string
+  if (Number.isNaN(version + createdAt + freshUntil + staleUntil)) {
+    const head = latin1(raw, 0, second)
+    etag = head.slice(s3 + 1)
+    if (Number.isNaN(version)) version = +head.slice(0, first)
+    if (Number.isNaN(createdAt)) createdAt = createdAtIsVersion ? version : +head.slice(first + 1, s1)
+    if (Number.isNaN(freshUntil)) freshUntil = +head.slice(s1 + 1, s2)
+    if (Number.isNaN(staleUntil)) staleUntil = staleIsFresh ? freshUntil : +head.slice(s2 + 1, s3)
+  } else {
+    etag = latin1(raw, s3 + 1, second)
+  }
   const tags =
     third === second + 1 ? NO_TAGS : (JSON.parse(raw.toString('utf8', second + 1, third)) as string[])
   const payload = raw.subarray(third + 1)
   return {
     value: {
       value: decodePayload(payload, codecs),
-      version: +head.slice(0, first),
-      createdAt: +head.slice(first + 1, s1),
-      freshUntil: +head.slice(s1 + 1, s2),
-      staleUntil: +head.slice(s2 + 1, s3),
-      etag: head.slice(s3 + 1),
+      version,
+      createdAt,
+      freshUntil,
+      staleUntil,
+      etag,
       tags,
     },
     payloadBytes: payload.byteLength,

@@ -68,3 +68,48 @@ it('etags are strong, quoted and change with the value', () => {
   expect(etagOf(encodePayload({ a: 1 }, codec))).toBe(a)
   expect(etagOf(encodePayload({ a: 2 }, codec))).not.toBe(a)
 })
+
+it('stored times decode to exactly the numbers written (whole ms, fractions, 16-17 digits, repeats, signs)', () => {
+  const codec = msgpackCodec()
+  const codecs = new Map([[codec.id.charCodeAt(0), codec]])
+  const payload = encodePayload({ a: 1 }, codec)
+  const now = 1_795_622_464_136
+  const times = [
+    now,
+    now + 0.001,
+    now + 0.003,
+    now + 55_123.456789,
+    0.1 + 0.2,
+    123_456_789_012_345,
+    2 ** 53 + 2,
+    -42.5,
+    1e21,
+    5e-7,
+    7,
+  ]
+  for (const version of times) {
+    for (const createdAt of [version, now + 0.002]) {
+      for (const freshUntil of times) {
+        for (const staleUntil of [freshUntil, freshUntil + 0.5, now]) {
+          const entry: CacheEntry = {
+            value: { a: 1 },
+            version,
+            createdAt,
+            freshUntil,
+            staleUntil,
+            tags: [],
+            etag: '"e"',
+          }
+          const decoded = decodeStored(encodeStored(entry, payload), codecs).value as CacheEntry
+          expect([
+            decoded.version,
+            decoded.createdAt,
+            decoded.freshUntil,
+            decoded.staleUntil,
+            decoded.etag,
+          ]).toEqual([version, createdAt, freshUntil, staleUntil, '"e"'])
+        }
+      }
+    }
+  }
+})

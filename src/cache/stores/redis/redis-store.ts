@@ -167,6 +167,7 @@ export class RedisStore implements Store {
   #connected = false
   #closed = false
   hooks: RedisStoreHooks = {}
+  readonly #decodeReply = (raw: Buffer | null): StoredRead | undefined => this.#decode(raw)
 
   /** Prefer the lazy `redisStore(options)` factory; this takes already resolved options. */
   constructor(options: ResolvedRedisStoreOptions) {
@@ -233,11 +234,17 @@ export class RedisStore implements Store {
    * Run one command: refused at once while the breaker is open, otherwise sent with a deadline.
    * node-redis' own `timeout` only covers the wait before a command is written, not the wait for
    * its reply (a frozen server never answers), so the deadline is enforced here, by one sweeper
-   * timer for all pending calls instead of a timer per call.
+   * timer for all pending calls instead of a timer per call. `map` (which must not throw) turns
+   * the reply into the result without another promise on the read path.
    */
-  #run<T>(operation: string, args: readonly RedisArg[], buffers: boolean): Promise<T> {
+  #run<T, R = T>(
+    operation: string,
+    args: readonly RedisArg[],
+    buffers: boolean,
+    map?: (reply: R) => T,
+  ): Promise<T> {
     if (this.#closed) return Promise.reject(new CacheStoreError(operation, 'the store is closed'))
-    if (!this.#connected) return this.#runAfterConnect(operation, args, buffers)
+    if (!this.#connected) return this.#runAfterConnect(operation, args, buffers, map)
     if (!this.#breaker.allow()) {
       return Promise.reject(new CacheStoreError(operation, 'the circuit breaker is open (Redis is failing)'))
     }
@@ -248,9 +255,9 @@ export class RedisStore implements Store {
         () => this.#sweep(),
         Math.max(5, Math.floor(this.options.timeout / 5)),
       ).unref()
-      let call: Promise<T>
+      let call: Promise<R>
       try {
-        call = this.#client.sendCommand<T>(args, buffers ? BUFFER_REPLIES : undefined)
+        call = this.#client.sendCommand<R>(args, buffers ? BUFFER_REPLIES : undefined)
       } catch (error) {
         call = Promise.reject(error)
       }
@@ -259,7 +266,7 @@ export class RedisStore implements Store {
           if (pending.reject === undefined) return
           pending.reject = undefined
           this.#breaker.success()
-          resolve(value)
+          resolve(map === undefined ? (value as unknown as T) : map(value))
         },
         (error: unknown) => {
           if (pending.reject === undefined) return
@@ -270,7 +277,12 @@ export class RedisStore implements Store {
     })
   }
 
-  async #runAfterConnect<T>(operation: string, args: readonly RedisArg[], buffers: boolean): Promise<T> {
+  async #runAfterConnect<T, R>(
+    operation: string,
+    args: readonly RedisArg[],
+    buffers: boolean,
+    map: ((reply: R) => T) | undefined,
+  ): Promise<T> {
     if (this.#breaker.refusing()) {
       throw new CacheStoreError(operation, 'the circuit breaker is open (Redis is failing)')
     }
@@ -288,7 +300,7 @@ export class RedisStore implements Store {
       this.hooks.onError?.(operation, failure)
       throw failure
     }
-    return this.#run<T>(operation, args, buffers)
+    return this.#run<T, R>(operation, args, buffers, map)
   }
 
   #fail(operation: string, error: unknown, reject: (error: unknown) => void): void {
@@ -365,7 +377,7 @@ export class RedisStore implements Store {
 
   /** Read one key: entry, tombstone or nothing. */
   read(key: string): Promise<StoredRead | undefined> {
-    return this.#run<Buffer | null>('get', ['GET', key], true).then((raw) => this.#decode(raw))
+    return this.#run('get', ['GET', key], true, this.#decodeReply)
   }
 
   /** Read many keys in one round trip (MGET; on a cluster one MGET per slot, sent together). */
