@@ -2,7 +2,7 @@
  * Cache operations, in process, same run, same payloads: Hotpath vs BentoCache vs cache-manager 7
  * (+ Keyv Redis) vs a bare `Map` in an async function vs raw node-redis GET + decode.
  *
- *   npx tsx bench/cache/cache-ops.ts [--quick] [--only=l1,l2,set]   (Redis at $REDIS_URL or 127.0.0.1:6379)
+ *   npx tsx bench/cache/cache-ops.ts [--quick] [--rounds=N] [--only=l1,l2,set]   (Redis at $REDIS_URL or 127.0.0.1:6379)
  *
  * Sections: L1 hit get / getOrSet; L2 hit with L1 off at 50 operations in flight; set through
  * both tiers. Prints Markdown tables (median ops/s and spread over interleaved rounds) and the

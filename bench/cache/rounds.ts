@@ -11,8 +11,12 @@ export interface RoundOptions {
   timeMs: number
 }
 
+/** `--quick`: 2 rounds x 100 ms; default 5 x 500 ms; `--rounds=N` overrides the number of rounds. */
 export function roundOptions(argv: readonly string[]): RoundOptions {
-  return argv.includes('--quick') ? { rounds: 2, timeMs: 100 } : { rounds: 5, timeMs: 500 }
+  const options = argv.includes('--quick') ? { rounds: 2, timeMs: 100 } : { rounds: 5, timeMs: 500 }
+  const rounds = Number(argv.find((arg) => arg.startsWith('--rounds='))?.slice('--rounds='.length))
+  if (Number.isInteger(rounds) && rounds > 0) options.rounds = rounds
+  return options
 }
 
 export async function runRounds(
