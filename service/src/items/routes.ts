@@ -122,7 +122,10 @@ export function registerItemsRoutes(
   // entry that was served.
   const itemJson = new WeakMap<Item, string>()
   let serializeItem: ((item: Item) => string) | undefined
-  const answerItem = (reply: FastifyReply, id: number, read: ItemRead): Item | undefined => {
+  // Returns the kept text rather than calling `reply.send`: a string with a JSON content type is
+  // sent as is, and a handler promise must not settle before a send that its onSend hooks (the
+  // response cache storing the body) are still completing.
+  const answerItem = (reply: FastifyReply, id: number, read: ItemRead): Item | string => {
     const item = read.value
     if (item === undefined) throw new NotFoundError('Item', id)
     if (read.source === undefined) return item
@@ -136,8 +139,8 @@ export function registerItemsRoutes(
       json = serializeItem(item)
       itemJson.set(item, json)
     }
-    reply.header('content-type', JSON_CONTENT_TYPE).send(json)
-    return undefined
+    reply.header('content-type', JSON_CONTENT_TYPE)
+    return json
   }
   // Preconditions of a write compare against the row as it is now, not a cached copy.
   const currentEtag = async (request: FastifyRequest): Promise<string | undefined> => {
@@ -223,9 +226,10 @@ export function registerItemsRoutes(
     (request, reply) => {
       const read = readItem(request)
       const id = request.params.id
-      return read instanceof Promise
-        ? read.then((r) => answerItem(reply, id, r))
-        : answerItem(reply, id, read)
+      // The schema types the 200 body as an Item; the kept JSON text of one is sent as is.
+      return (
+        read instanceof Promise ? read.then((r) => answerItem(reply, id, r)) : answerItem(reply, id, read)
+      ) as Item | Promise<Item>
     },
   )
 
