@@ -8,9 +8,22 @@ import type { RunningTarget } from '../lib/target.js'
 import { openItemBytes } from './item-bytes.js'
 import { runAlone } from './run-alone.js'
 
-export async function start(port: number): Promise<RunningTarget> {
+export interface FastifyMapOptions {
+  /** Busy JavaScript added to every request in an `onRequest` hook, in µs (none when 0). @default 0 */
+  spinUs?: number
+}
+
+export async function start(port: number, options: FastifyMapOptions = {}): Promise<RunningTarget> {
   const items = openItemBytes()
   const app = Fastify({ logger: false })
+  const spinMs = (options.spinUs ?? 0) / 1000
+  if (spinMs > 0) {
+    app.addHook('onRequest', (_request, _reply, done) => {
+      const until = performance.now() + spinMs
+      while (performance.now() < until);
+      done()
+    })
+  }
   app.get<{ Params: { id: number } }>(
     '/items/:id',
     { schema: { params: Type.Object({ id: Type.Integer({ minimum: 1 }) }) } },
