@@ -139,4 +139,21 @@ describe.runIf(hasRedis)('redis store', () => {
     tracked.close()
     client.destroy()
   })
+
+  it('a read whose reply handling throws rejects at once instead of staying pending', async () => {
+    const key = `${prefix}:corrupt`
+    const raw = createClient({ url: REDIS_URL })
+    await raw.connect()
+    await raw.set(key, 'not an entry')
+    const failing = redisStore({ url: REDIS_URL, timeout: 60_000 }).factory()
+    // The decode failure is reported through the hook; a hook that throws must not hang the call.
+    failing.hooks.onError = (operation) => {
+      if (operation === 'decode') throw new Error('hook failed')
+    }
+    await failing.connect()
+    await expect(failing.read(key)).rejects.toThrow('hook failed')
+    failing.close()
+    await raw.del(key)
+    raw.destroy()
+  })
 })

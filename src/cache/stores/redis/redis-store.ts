@@ -234,8 +234,8 @@ export class RedisStore implements Store {
    * Run one command: refused at once while the breaker is open, otherwise sent with a deadline.
    * node-redis' own `timeout` only covers the wait before a command is written, not the wait for
    * its reply (a frozen server never answers), so the deadline is enforced here, by one sweeper
-   * timer for all pending calls instead of a timer per call. `map` (which must not throw) turns
-   * the reply into the result without another promise on the read path.
+   * timer for all pending calls instead of a timer per call. `map` turns the reply into the
+   * result without another promise on the read path (if it throws, the call rejects).
    */
   #run<T, R = T>(
     operation: string,
@@ -266,7 +266,15 @@ export class RedisStore implements Store {
           if (pending.reject === undefined) return
           pending.reject = undefined
           this.#breaker.success()
-          resolve(map === undefined ? (value as unknown as T) : map(value))
+          if (map === undefined) resolve(value as unknown as T)
+          else {
+            // A throwing map must reject the call, not leave it pending with its deadline cleared.
+            try {
+              resolve(map(value))
+            } catch (error) {
+              reject(error)
+            }
+          }
         },
         (error: unknown) => {
           if (pending.reject === undefined) return
