@@ -37,7 +37,7 @@ import { MSGPACK_CONTENT_TYPE, negotiateEncoding, negotiateFormat } from '../htt
 import type { ResponseFormat } from '../http/negotiation.js'
 import { normalizePath, normalizeUrl } from '../http/normalize-url.js'
 import type { QueryRules } from '../http/normalize-url.js'
-import { evaluatePreconditions, selectCodingForRevalidation } from '../http/preconditions.js'
+import { evaluatePreconditions, isConditional, selectCodingForRevalidation } from '../http/preconditions.js'
 import {
   durationOr,
   emptyResponseCacheStats,
@@ -1074,15 +1074,6 @@ function storableHeaders(reply: FastifyReply): [string, string][] {
 
 function isThenable<T>(value: T | PromiseLike<T>): value is PromiseLike<T> {
   return typeof (value as { then?: unknown } | null | undefined)?.then === 'function'
-}
-
-function isConditional(headers: FastifyRequest['headers']): boolean {
-  return (
-    headers['if-match'] !== undefined ||
-    headers['if-none-match'] !== undefined ||
-    headers['if-modified-since'] !== undefined ||
-    headers['if-unmodified-since'] !== undefined
-  )
 }
 
 function headerString(value: unknown): string | undefined {

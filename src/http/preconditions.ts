@@ -13,6 +13,16 @@ export interface ConditionalHeaders {
   'if-unmodified-since'?: string | string[] | undefined
 }
 
+/** Whether the request carries any precondition (RFC 9110 §13.1); most requests carry none. */
+export function isConditional(headers: ConditionalHeaders): boolean {
+  return (
+    headers['if-match'] !== undefined ||
+    headers['if-none-match'] !== undefined ||
+    headers['if-modified-since'] !== undefined ||
+    headers['if-unmodified-since'] !== undefined
+  )
+}
+
 /** What the server knows about the selected representation. */
 export interface Validators {
   /**

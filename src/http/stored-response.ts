@@ -10,7 +10,7 @@ import type { CompressionOptions } from './compression.js'
 import { etagForCoding } from './etag.js'
 import type { ContentCoding } from './etag.js'
 import { negotiateEncoding } from './negotiation.js'
-import { evaluatePreconditions, selectCodingForRevalidation } from './preconditions.js'
+import { evaluatePreconditions, isConditional, selectCodingForRevalidation } from './preconditions.js'
 import type { ConditionalHeaders } from './preconditions.js'
 
 /**
@@ -230,13 +230,8 @@ export function answerFromStored(
   const headers = request.headers
   const inm = headers['if-none-match']
   const variant = negotiatedVariant(p, stored, headers['accept-encoding'], inm, request)
-  const conditional =
-    inm !== undefined ||
-    headers['if-match'] !== undefined ||
-    headers['if-modified-since'] !== undefined ||
-    headers['if-unmodified-since'] !== undefined
   const result =
-    conditional && stored.status >= 200 && stored.status < 300
+    isConditional(headers) && stored.status >= 200 && stored.status < 300
       ? evaluatePreconditions(
           headers,
           {
@@ -305,12 +300,7 @@ export function rawAnswerFromStored(
   xCache: string | undefined,
 ): RawAnswer {
   const headers = request.headers
-  if (
-    headers['if-none-match'] !== undefined ||
-    headers['if-match'] !== undefined ||
-    headers['if-modified-since'] !== undefined ||
-    headers['if-unmodified-since'] !== undefined
-  ) {
+  if (isConditional(headers)) {
     const answer = answerFromStored(stored, etag, createdAt, request, now, xCache)
     return { status: answer.status, rawHeaders: withPerAnswer(answer.rawHeaders, answer), body: answer.body }
   }
