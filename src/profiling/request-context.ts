@@ -114,19 +114,8 @@ const CACHE_OUTCOMES = [
   [CACHE_STALE_CHANNEL, 'stale'],
 ] as const
 let cacheSubscribed = false
-/** `hit-l1`, `miss-l2`…: built once per outcome and tier, not per lookup. */
-const outcomeNames = new Map<string, string>()
-const MAX_OUTCOME_NAMES = 64
-
-function outcomeName(outcome: string, tier: string): string {
-  const key = outcome === 'hit' ? tier : `${outcome}\0${tier}`
-  let name = outcomeNames.get(key)
-  if (name === undefined) {
-    name = `${outcome}-${tier}`
-    if (outcomeNames.size < MAX_OUTCOME_NAMES) outcomeNames.set(key, name)
-  }
-  return name
-}
+/** Tiers whose outcome names (`hit-l1`, `miss-l2`…) are kept, per outcome. */
+const MAX_NAMED_TIERS = 16
 
 /**
  * Record the cache outcomes (`hit-l1`, `miss-l2`, `stale-l2`) of each request from the cache core's
@@ -137,11 +126,21 @@ export function watchCacheOutcomes(): void {
   if (cacheSubscribed) return
   cacheSubscribed = true
   for (const [channel, outcome] of CACHE_OUTCOMES) {
+    // `hit-l1`, `miss-l2`…: built once per tier, not per lookup.
+    const names = new Map<string, string>()
+    const nameFor = (tier: string): string => {
+      let name = names.get(tier)
+      if (name === undefined) {
+        name = `${outcome}-${tier}`
+        if (names.size < MAX_NAMED_TIERS) names.set(tier, name)
+      }
+      return name
+    }
     diagnostics.subscribe(channel, (message) => {
       const context = attributedContext()
       if (context === undefined) return
       const tier = (message as { tier?: unknown } | null)?.tier
-      context.recordCacheOutcome(typeof tier === 'string' ? outcomeName(outcome, tier) : outcome)
+      context.recordCacheOutcome(typeof tier === 'string' ? nameFor(tier) : outcome)
     })
   }
 }

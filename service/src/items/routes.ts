@@ -17,9 +17,9 @@ import { Item, ItemList, ItemListQuery, NewItemBody, PatchItemBody, ReplaceItemB
  * can change at any time, and the server-side caches already make a revalidation cheap.
  */
 const ITEM_POLICY = { scope: 'public', noCache: true } as const
-/** One strong ETag made by `itemEtag`, capturing the version. */
 /** What Fastify sends with a serialized JSON body, so a kept text goes out exactly alike. */
 const JSON_CONTENT_TYPE = 'application/json; charset=utf-8'
+/** One strong ETag made by `itemEtag`, capturing the version. */
 const ITEM_ETAG = /^\s*"v(\d{1,15})-[0-9a-z]+"\s*$/
 /** Request decorator holding the read of `GET /items/:id`. */
 const ITEM_READ = Symbol('hotpath.service.itemRead')
