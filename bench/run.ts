@@ -29,7 +29,7 @@ import {
 import { GROUPS, type BenchGroup, type HttpGroup, type MicroGroup } from './lib/groups.js'
 import { ensureItemsDb } from './lib/items-db.js'
 import { suiteMarkdown, type HttpOutcome, type MicroOutcome } from './lib/markdown.js'
-import { spawnTarget, type SpawnedTarget } from './lib/spawn-target.js'
+import { spawnTarget, type SpawnedTarget, type TargetRuntime } from './lib/spawn-target.js'
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 const FULL = { rounds: 5, duration: '3s', warmup: '1s' }
@@ -51,6 +51,8 @@ const { values: flags } = parseArgs({
     duration: { type: 'string' },
     warmup: { type: 'string' },
     connections: { type: 'string' },
+    /** `compiled` (default: the code as `npm start` runs it) or `tsx` (see bench/lib/spawn-target.ts). */
+    runtime: { type: 'string', default: 'compiled' },
     /** A directory for all three outputs (`benchmarks.md`, `.html`, `.json`), or the page's path. */
     out: { type: 'string' },
     md: { type: 'string', default: 'docs/benchmarks.md' },
@@ -61,6 +63,11 @@ const { values: flags } = parseArgs({
 })
 
 const settingsBase = flags.quick ? QUICK : FULL
+if (flags.runtime !== 'compiled' && flags.runtime !== 'tsx') {
+  console.error(`--runtime must be compiled or tsx, not ${flags.runtime}`)
+  process.exit(2)
+}
+const runtime: TargetRuntime = flags.runtime
 const wrk = detectWrk()
 const defaultEngine = (flags.engine as 'wrk' | 'autocannon' | undefined) ?? (wrk ? 'wrk' : 'autocannon')
 const only = flags.only
@@ -162,6 +169,7 @@ async function runHttpGroup(group: HttpGroup): Promise<HttpOutcome> {
         const server = await spawnTarget(path.join(ROOT, spec.module), {
           ...(spec.exportName ? { exportName: spec.exportName } : {}),
           ...(spec.env ? { env: spec.env } : {}),
+          runtime: spec.runtime ?? runtime,
         })
         running.push({ spec, server })
       } catch (error) {
