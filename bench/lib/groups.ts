@@ -1,3 +1,4 @@
+import type { TargetRuntime } from './spawn-target.js'
 /**
  * The suite's comparisons, as data. Add a group (or a target) when a new server lands: a target
  * is any module exporting `start(port): Promise<{ close(): Promise<void> }>`. Targets whose module
@@ -13,6 +14,8 @@ export interface HttpTargetSpec {
   exportName?: string
   /** Extra environment of the server process. */
   env?: Record<string, string>
+  /** How its TypeScript runs (see `TargetRuntime`). @default the suite's (`--runtime`, compiled) */
+  runtime?: TargetRuntime
   /** Replay `If-None-Match` (exercises the 304 path). @default the group's */
   replayEtag?: boolean
   /** Path template for this target. @default the group's */
@@ -310,6 +313,34 @@ export const GROUPS: BenchGroup[] = [
       module: 'bench/profiling/spin-target.ts',
       env: { BENCH_SPIN_US: String(us) },
     })),
+  },
+  {
+    kind: 'http',
+    name: 'runtime',
+    title: 'The same servers compiled by tsc and transpiled by tsx',
+    question:
+      'How much do the per-request `__name` calls that tsx adds (esbuild keepNames) cost each server, and so why does the suite run compiled code?',
+    issues: [3, 4, 7],
+    optional: true,
+    ...HOT_SET,
+    targets: [
+      FASTIFY_MAP,
+      { ...FASTIFY_MAP, name: 'bare Fastify + Map (tsx)', runtime: 'tsx' },
+      { name: 'Hotpath cache-aside L1', module: SERVICE, exportName: 'startL1' },
+      { name: 'Hotpath cache-aside L1 (tsx)', module: SERVICE, exportName: 'startL1', runtime: 'tsx' },
+    ],
+  },
+  {
+    kind: 'micro',
+    name: 'attribution',
+    title: 'Where each server spends its CPU per request, by layer (CPU profiles under load)',
+    question:
+      'Which layer (kernel writes, Node.js http, Fastify, each part of Hotpath) does each ratio gap of issues 3, 4 and 7 come from?',
+    issues: [3, 4, 7],
+    optional: true,
+    script: 'bench/profiling/attribution.ts',
+    estimateSeconds: 330,
+    timeoutMs: 15 * 60_000,
   },
   {
     kind: 'micro',
