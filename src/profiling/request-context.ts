@@ -36,6 +36,14 @@ export class RequestContext {
   serializeStartedAt = 0
   /** The framework's request object, for adapters that need it back (e.g. its logger). */
   owner: unknown = undefined
+  /**
+   * @internal Links of the in-flight list (see {@link activeRequestContexts}): intrusive, so that
+   * counting a request in and out costs two pointer writes, not a `Set` insert that first gives
+   * the fresh object an identity hash.
+   */
+  previousInFlight: RequestContext | null = null
+  /** @internal See {@link previousInFlight}. */
+  nextInFlight: RequestContext | null = null
 
   constructor(method: string, route: string, startedAt = performance.now()) {
     this.method = method
@@ -84,7 +92,38 @@ export class RequestContext {
 }
 
 const storage = new AsyncLocalStorage<RequestContext>()
-const active = new Set<RequestContext>()
+/** Requests in flight while something watches them (see {@link watchEndedRequests}), newest last. */
+let firstInFlight: RequestContext | null = null
+let lastInFlight: RequestContext | null = null
+
+function addInFlight(context: RequestContext): void {
+  if (context.previousInFlight !== null || firstInFlight === context) return
+  context.previousInFlight = lastInFlight
+  if (lastInFlight === null) firstInFlight = context
+  else lastInFlight.nextInFlight = context
+  lastInFlight = context
+}
+
+/** Whether `context` was in flight (it no longer is). */
+function removeInFlight(context: RequestContext): boolean {
+  const previous = context.previousInFlight
+  if (previous === null && firstInFlight !== context) return false
+  const next = context.nextInFlight
+  if (previous === null) firstInFlight = next
+  else previous.nextInFlight = next
+  if (next === null) lastInFlight = previous
+  else next.previousInFlight = previous
+  context.previousInFlight = null
+  context.nextInFlight = null
+  return true
+}
+
+/** The in-flight contexts, oldest first (a copy: callers may end contexts while iterating). */
+function inFlight(): RequestContext[] {
+  const contexts: RequestContext[] = []
+  for (let context = firstInFlight; context !== null; context = context.nextInFlight) contexts.push(context)
+  return contexts
+}
 /**
  * Method and route of requests ended since the last mark, flat (`[method, route, method, route…]`):
  * strings the request holds anyway, so remembering them keeps no request object alive past the
@@ -159,7 +198,7 @@ export function runWithRequestContext<T>(context: RequestContext, fn: () => T): 
     diagnostics.subscribe(DB_QUERY_CHANNEL, onQuery)
     subscribed = true
   }
-  if (endedWatchers > 0) active.add(context)
+  if (endedWatchers > 0) addInFlight(context)
   return storage.run(context, fn)
 }
 
@@ -191,12 +230,12 @@ export function runSyncWithRequestContext(context: RequestContext, fn: () => voi
  * AsyncLocalStorage: it costs every promise of the process a hook on Node 20).
  */
 export function beginRequestContext(context: RequestContext): void {
-  if (endedWatchers > 0) active.add(context)
+  if (endedWatchers > 0) addInFlight(context)
 }
 
 /** Mark a request finished: it no longer counts as in flight. */
 export function endRequestContext(context: RequestContext): void {
-  if (!active.delete(context)) return
+  if (!removeInFlight(context)) return
   if (endedSinceMark !== null && endedSinceMark.length < MAX_ENDED_TRACKED * 2) {
     endedSinceMark.push(context.method, context.route)
   }
@@ -237,8 +276,8 @@ export function setRequestLiveness(check: (owner: unknown) => boolean): void {
 /** End the contexts whose request was aborted (closed without a response). */
 function pruneAborted(): void {
   const alive = ownerAlive
-  if (alive === undefined || active.size === 0) return
-  for (const context of active) {
+  if (alive === undefined || firstInFlight === null) return
+  for (const context of inFlight()) {
     if (context.owner !== undefined && !alive(context.owner)) endRequestContext(context)
   }
 }
@@ -246,7 +285,7 @@ function pruneAborted(): void {
 /** Requests currently in flight (tracked while a blocking detector runs, the only reader). */
 export function activeRequestContexts(): ReadonlySet<RequestContext> {
   pruneAborted()
-  return active
+  return new Set(inFlight())
 }
 
 /**
@@ -256,7 +295,7 @@ export function activeRequestContexts(): ReadonlySet<RequestContext> {
 export function takeRecentRoutes(): string[] {
   pruneAborted()
   const recent: string[] = []
-  for (const context of active) recent.push(`${context.method} ${context.route}`)
+  for (const context of inFlight()) recent.push(`${context.method} ${context.route}`)
   if (endedSinceMark !== null) {
     for (let i = 0; i + 1 < endedSinceMark.length; i += 2) {
       recent.push(`${endedSinceMark[i]} ${endedSinceMark[i + 1]}`)
