@@ -1,6 +1,6 @@
 /**
  * An in-memory item hit answered from an awaited read (write-behind reads the queue first) while
- * the response cache stores the answer through Redis: the route hands the kept JSON text back as
+ * the response cache stores the answer through Redis: the route hands the kept JSON bytes back as
  * its result, so the response is sent once, with the same bytes as the first answer.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
