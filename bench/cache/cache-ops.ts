@@ -18,6 +18,7 @@ import { Keyv } from 'keyv'
 import { createClient, RESP_TYPES } from 'redis'
 import { createCache, msgpackCodec } from '../../src/cache/index.js'
 import { redisStore } from '../../src/cache/stores/redis/index.js'
+import { WRITE_SCRIPT } from '../../src/cache/stores/redis/scripts.js'
 import { ITEM, PAGE } from './payloads.js'
 import { ratio, roundOptions, runRounds, table } from './rounds.js'
 
@@ -189,10 +190,38 @@ async function setSection(payload: unknown, label: string): Promise<void> {
   const redisKeyv = new Keyv({ store: new KeyvRedis(REDIS_URL), namespace: `${PREFIX}-cm2` })
   const manager = createCacheManager({ stores: [memoryKeyv, redisKeyv], ttl: TTL })
   const bento = await bentoWithRedis()
+  // The Redis side alone, on the same bytes: a plain SET (what BentoCache sends) and the write
+  // script Hotpath's set runs (lease revocation and the coherence PUBLISH in the same call).
+  const raw = createClient({ url: REDIS_URL })
+  await raw.connect()
+  await raw.scriptLoad(WRITE_SCRIPT.source)
+  const encoded = msgpackCodec().encode(payload)
+  const rawKeys = keys.map((key) => `${PREFIX}:raw-set:${key}`)
+  const message = JSON.stringify({ i: 'bench', t: 's', k: [keys[0]] })
   let i = 0
   const tasks: Record<string, () => Promise<void>> = {
     'Hotpath set (L1 + Redis)': async () => {
       await hotpath.set(keys[i++ % keys.length] as string, payload)
+    },
+    'raw node-redis SET PX (same bytes)': async () => {
+      await raw.set(rawKeys[i++ % rawKeys.length] as string, encoded, { PX: TTL })
+    },
+    'raw node-redis EVALSHA of the write script (same bytes)': async () => {
+      const key = rawKeys[i++ % rawKeys.length] as string
+      await raw.evalSha(WRITE_SCRIPT.sha, {
+        keys: [key, `${key}\0L`],
+        arguments: [
+          '1',
+          encoded as unknown as string,
+          String(TTL),
+          '',
+          'set',
+          '5000',
+          `${PREFIX}:bus`,
+          message,
+          '1',
+        ],
+      })
     },
     'cache-manager set (memory + Keyv Redis)': async () => {
       await manager.set(keys[i++ % keys.length] as string, payload, TTL)
@@ -219,6 +248,11 @@ async function setSection(payload: unknown, label: string): Promise<void> {
   console.log(
     `- Hotpath / cache-manager: ${ratio(samples, 'Hotpath set (L1 + Redis)', 'cache-manager set (memory + Keyv Redis)').toFixed(2)}x`,
   )
+  console.log(
+    `- Redis floor: the write script / a plain SET of the same bytes: ${ratio(samples, 'raw node-redis EVALSHA of the write script (same bytes)', 'raw node-redis SET PX (same bytes)').toFixed(2)}x; Hotpath set / the write script alone: ${ratio(samples, 'Hotpath set (L1 + Redis)', 'raw node-redis EVALSHA of the write script (same bytes)').toFixed(2)}x`,
+  )
+  await raw.del(rawKeys.flatMap((key) => [key, `${key}\0L`]))
+  await raw.close()
   for (const k of keys) await manager.del(k)
   await manager.disconnect()
   const cleaner = redisStore({ url: REDIS_URL }).factory()
