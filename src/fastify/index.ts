@@ -15,6 +15,7 @@ export {
   N_PLUS_ONE_HEADER,
 } from './profiling.js'
 export { metricsPlugin, type MetricsOptions } from './metrics.js'
+export { sendableSerialization } from './sendable-serialization.js'
 export { serverTimingPlugin, serverTiming, type ServerTimingOptions } from './server-timing.js'
 export {
   dashboardPlugin,

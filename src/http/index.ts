@@ -50,5 +50,6 @@ export type {
   LookupResult,
   ResponseCacheStats,
 } from './response-cache.js'
+export { sendableBody } from './send-body.js'
 export { createFastLane } from './fast-lane.js'
 export type { FastLaneHandler } from './fast-lane.js'
