@@ -51,6 +51,7 @@ import type {
   ResponseCacheStats,
   RouteKeyInfo,
 } from '../http/response-cache.js'
+import { cheaperOf, ownedBytes, ownedUtf8 } from '../http/send-body.js'
 import { answerFromStored, hashETag } from '../http/stored-response.js'
 import type { StoredResponse } from '../http/stored-response.js'
 import { mergeVary, parseVary, varyKey } from '../http/vary.js'
@@ -828,7 +829,8 @@ async function httpCachePlugin(fastify: FastifyInstance, options: HttpCacheOptio
     ): unknown {
       const { status, etag, lastModified, forcePrivate } = miss
       const tags = typeof route.tags === 'function' ? route.tags(request) : route.tags
-      const body = typeof payload === 'string' ? Buffer.from(payload) : payload
+      // Kept in the cache: bytes of its own, not a view pinning a slab of Node's pool.
+      const body = typeof payload === 'string' ? ownedUtf8(payload) : ownedBytes(payload)
       const write = responses.write(key, {
         status,
         headers: storableHeaders(reply),
@@ -890,9 +892,9 @@ async function httpCachePlugin(fastify: FastifyInstance, options: HttpCacheOptio
         if (stored.surrogateKey) reply.header('surrogate-key', stored.surrogateKey)
         reply.header('cache-control', stored.private ? privateCacheControl : publicCacheControl)
         if (xCache) reply.header('x-cache', 'miss')
-        // The handler's string when it sent one (the same bytes): Node writes it with the headers
-        // in one chunk, a Buffer takes a second one.
-        return payload
+        // The same bytes, in the form Node sends cheapest: an ASCII string goes out with the
+        // headers in one chunk; a non-ASCII one costs more than the stored Buffer (send-body.ts).
+        return typeof payload === 'string' ? cheaperOf(payload, stored.body) : payload
       }
       const answer = answerFromStored(
         stored,

@@ -4,6 +4,7 @@ import type { CacheSource } from '../../../src/cache/types.js'
 import type { PendingWrite } from '../../../src/cache/strategies/write-behind.js'
 import { ITEM_LISTS_TAG, itemEtag, type CachedRead, type ServiceCache } from '../cache/service-cache.js'
 import { HttpPreconditionFailedError } from '../../../src/errors.js'
+import { keptBody } from '../../../src/http/send-body.js'
 import { NotFoundError } from '../errors.js'
 import type { Repositories, ServiceApp } from '../context.js'
 import { DEFAULT_PAGE_SIZE, IdParams, NoQuery } from '../http/common-schemas.js'
@@ -121,23 +122,15 @@ export function registerItemsRoutes(
   // as long as the entry's item object and no longer (a WeakMap): at most one copy of each item
   // entry that was served.
   //
-  // Bytes, not the text: a string body costs Fastify and Node a UTF-8 length scan, a
-  // concatenation with the header block and an encoding on every send (the items hold non-ASCII
-  // text, so the string is two-byte), measured at about 10 µs of CPU per request by
-  // `bench/profiling/attribution.ts`; a Buffer is written as is. Each buffer owns its memory
-  // (`allocUnsafeSlow`): a view into Node's shared 8 KiB pool would keep the whole slab alive for
-  // as long as the entry lives.
-  const itemJson = new WeakMap<Item, Buffer>()
-  let serializeItem: ((item: Item) => string) | undefined
-  const keptBytes = (text: string): Buffer => {
-    const bytes = Buffer.allocUnsafeSlow(Buffer.byteLength(text))
-    bytes.write(text)
-    return bytes
-  }
-  // Returns the kept bytes rather than calling `reply.send`: a Buffer with a JSON content type is
-  // sent as is, and a handler promise must not settle before a send that its onSend hooks (the
-  // response cache storing the body) are still completing.
-  const answerItem = (reply: FastifyReply, id: number, read: ItemRead): Item | Buffer => {
+  // Kept in the form Node sends cheapest (`keptBody`): the text when it is ASCII, else its bytes
+  // in memory of their own (a non-ASCII string costs Fastify and Node about 10 µs more per send,
+  // measured by `bench/profiling/attribution.ts`).
+  const itemJson = new WeakMap<Item, string | Buffer>()
+  let serializeItem: ((item: Item) => string | Buffer) | undefined
+  // Returns the kept body rather than calling `reply.send`: a string or Buffer with a JSON content
+  // type is sent as is, and a handler promise must not settle before a send that its onSend hooks
+  // (the response cache storing the body) are still completing.
+  const answerItem = (reply: FastifyReply, id: number, read: ItemRead): Item | string | Buffer => {
     const item = read.value
     if (item === undefined) throw new NotFoundError('Item', id)
     if (read.source === undefined) return item
@@ -146,9 +139,9 @@ export function registerItemsRoutes(
     if (read.source !== 'hit-l1' || reply.hasHeader('content-type')) return item
     let json = itemJson.get(item)
     if (json === undefined) {
-      serializeItem ??= reply.getSerializationFunction('200') as ((item: Item) => string) | undefined
+      serializeItem ??= reply.getSerializationFunction('200') as ((item: Item) => string | Buffer) | undefined
       if (serializeItem === undefined) return item
-      json = keptBytes(serializeItem(item))
+      json = keptBody(serializeItem(item))
       itemJson.set(item, json)
     }
     reply.header('content-type', JSON_CONTENT_TYPE)
@@ -238,7 +231,7 @@ export function registerItemsRoutes(
     (request, reply) => {
       const read = readItem(request)
       const id = request.params.id
-      // The schema types the 200 body as an Item; the kept JSON bytes of one are sent as is.
+      // The schema types the 200 body as an Item; the kept JSON of one is sent as is.
       return (
         read instanceof Promise ? read.then((r) => answerItem(reply, id, r)) : answerItem(reply, id, read)
       ) as Item | Promise<Item>
