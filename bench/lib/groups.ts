@@ -339,7 +339,7 @@ export const GROUPS: BenchGroup[] = [
     issues: [3, 4, 7],
     optional: true,
     script: 'bench/profiling/attribution.ts',
-    estimateSeconds: 330,
+    estimateSeconds: 420,
     timeoutMs: 15 * 60_000,
   },
   {

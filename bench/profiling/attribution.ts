@@ -6,7 +6,7 @@
  * two targets' columns say which layer a requests/s gap comes from: the measured cause of a
  * missed ratio, not a guess.
  *
- *   npx tsx bench/profiling/attribution.ts [--rounds 3] [--duration 6] [--quick] [--set issues|spin]
+ *   npx tsx bench/profiling/attribution.ts [--rounds 3] [--duration 6] [--quick] [--set issues|spin|payload]
  *   npm run bench -- --only attribution        # the same, embedded in docs/benchmarks.md
  *
  * Sampling every 250 µs costs each target some throughput (more for the slower ones); the figures
@@ -30,6 +30,8 @@ interface Target {
   module: string
   exportName?: string
   env?: Record<string, string>
+  /** Uniform over ids 1..10000 instead of the zipf hot set. @default false */
+  uniform?: boolean
 }
 
 const ISSUE_TARGETS: Target[] = [
@@ -39,6 +41,14 @@ const ISSUE_TARGETS: Target[] = [
   { name: 'Hotpath response cache', module: 'bench/http/response-cache.ts' },
   { name: 'service L1, diagnostics off', module: SERVICE, exportName: 'startL1NoDiagnostics' },
   { name: 'service L1', module: SERVICE, exportName: 'startL1' },
+  // Issue 4's miss claim loads both uniformly over 10,000 ids (as the `miss` group does).
+  { name: 'service uncached (uniform)', module: SERVICE, exportName: 'start', uniform: true },
+  {
+    name: 'service response-cache miss (uniform)',
+    module: SERVICE,
+    exportName: 'startResponseCacheMiss',
+    uniform: true,
+  },
 ]
 
 /** Gaps the issues' ratios are about: `b` minus `a`, per layer. */
@@ -47,6 +57,7 @@ const ISSUE_GAPS: [a: string, b: string][] = [
   ['bare Fastify + Map', 'Hotpath response cache'],
   ['bare Fastify + Map', 'service L1'],
   ['service L1, diagnostics off', 'service L1'],
+  ['service uncached (uniform)', 'service response-cache miss (uniform)'],
 ]
 
 /**
@@ -60,6 +71,24 @@ const SPIN_TARGETS: Target[] = [0, 2, 4].map((us) => ({
   module: 'bench/profiling/spin-target.ts',
   env: { BENCH_SPIN_US: String(us) },
 }))
+/**
+ * `--set payload`: plain node:http sending the same item as a string or a Buffer, with its own
+ * non-ASCII text or ASCII (bench/http/payload-kind.ts): what a route or a cache should hand Node.
+ */
+const PAYLOAD_TARGETS: Target[] = [
+  ['Buffer', 'buffer', '0'],
+  ['string', 'string', '0'],
+  ['Buffer, ASCII', 'buffer', '1'],
+  ['string, ASCII', 'string', '1'],
+].map(([name, kind, ascii]) => ({
+  name: `node:http, ${name}`,
+  module: 'bench/http/payload-kind.ts',
+  env: { BENCH_PAYLOAD: kind as string, BENCH_ASCII: ascii as string },
+}))
+const PAYLOAD_GAPS: [a: string, b: string][] = [
+  ['node:http, Buffer', 'node:http, string'],
+  ['node:http, Buffer, ASCII', 'node:http, string, ASCII'],
+]
 const SPIN_GAPS: [a: string, b: string][] = [
   ['bare Fastify + Map, +0 µs', 'bare Fastify + Map, +2 µs'],
   ['bare Fastify + Map, +0 µs', 'bare Fastify + Map, +4 µs'],
@@ -102,16 +131,20 @@ const { values: flags } = parseArgs({
     rounds: { type: 'string' },
     duration: { type: 'string' },
     connections: { type: 'string', default: '50' },
-    /** `issues` (the targets of the issues' ratios) or `spin` (the control experiment). */
+    /** `issues` (the targets of the issues' ratios), `spin` (the control) or `payload`. */
     set: { type: 'string', default: 'issues' },
   },
 })
-if (flags.set !== 'issues' && flags.set !== 'spin') {
-  console.error(`--set must be issues or spin, not ${flags.set}`)
+if (flags.set !== 'issues' && flags.set !== 'spin' && flags.set !== 'payload') {
+  console.error(`--set must be issues, spin or payload, not ${flags.set}`)
   process.exit(2)
 }
-const TARGETS = flags.set === 'spin' ? SPIN_TARGETS : ISSUE_TARGETS
-const GAPS = flags.set === 'spin' ? SPIN_GAPS : ISSUE_GAPS
+const SETS = {
+  issues: [ISSUE_TARGETS, ISSUE_GAPS],
+  spin: [SPIN_TARGETS, SPIN_GAPS],
+  payload: [PAYLOAD_TARGETS, PAYLOAD_GAPS],
+} as const
+const [TARGETS, GAPS] = SETS[flags.set as keyof typeof SETS]
 const rounds = Number(flags.rounds ?? (flags.quick ? 1 : 3))
 const durationS = Number(flags.duration ?? (flags.quick ? 2 : 6))
 const connections = Number(flags.connections)
@@ -161,7 +194,10 @@ async function profileOnce(
     const url = `${server.url}/items/{id}`
     const result = await runBench({
       url,
-      scenario: scenarioFromUrl(url, { ids: '1..1000', dist: 'zipf' }),
+      scenario: scenarioFromUrl(
+        url,
+        target.uniform ? { ids: '1..10000', dist: 'uniform' } : { ids: '1..1000', dist: 'zipf' },
+      ),
       engine: wrk ? 'wrk' : 'autocannon',
       connections,
       duration: `${durationS}s`,
@@ -224,7 +260,7 @@ const signed = (value: number): string => `${value >= 0 ? '+' : '−'}${Math.abs
 
 const lines: string[] = []
 lines.push(
-  `${rounds} round(s) of ${durationS} s per target, wrk ${connections} connections, hot set of 1,000 ids (zipf); CPU µs per request by layer (median over rounds), sampled every 250 µs.`,
+  `${rounds} round(s) of ${durationS} s per target, wrk ${connections} connections, hot set of 1,000 ids (zipf) unless marked uniform; CPU µs per request by layer (median over rounds), sampled every 250 µs.`,
   '',
   `| layer | ${TARGETS.map((t) => t.name).join(' | ')} |`,
   `| --- | ${TARGETS.map(() => '---:').join(' | ')} |`,

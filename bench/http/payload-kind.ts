@@ -1,0 +1,56 @@
+/**
+ * Plain `node:http` answering `GET /items/:id` with the same item JSON sent four ways: as a string
+ * or as a Buffer (`BENCH_PAYLOAD=string|buffer`), with the items' own non-ASCII text or with it
+ * replaced by ASCII (`BENCH_ASCII=1`). What a route or a cache should hand Node to send: a string
+ * with a character outside Latin-1 is two-byte in V8, and Node measures, joins and encodes it on
+ * every send; a Buffer is written as it is.
+ */
+import http from 'node:http'
+import type { RunningTarget } from '../lib/target.js'
+import { itemIdOf, openItemBytes } from './item-bytes.js'
+import { runAlone } from './run-alone.js'
+
+export async function start(port: number): Promise<RunningTarget> {
+  const kind = process.env.BENCH_PAYLOAD ?? 'buffer'
+  if (kind !== 'string' && kind !== 'buffer') throw new RangeError(`BENCH_PAYLOAD: ${kind}`)
+  const ascii = process.env.BENCH_ASCII === '1'
+  const items = openItemBytes()
+  const bodies = new Map<number, string | Buffer>()
+  const bodyOf = (id: number): string | Buffer | undefined => {
+    let body = bodies.get(id)
+    if (body === undefined) {
+      const bytes = items.get(id)
+      if (bytes === undefined) return undefined
+      let text = bytes.toString('utf8')
+      // Same length in characters; every non-ASCII character becomes '?'.
+      if (ascii) text = text.replace(/[^\x20-\x7e]/g, '?')
+      body = kind === 'string' ? text : Buffer.from(text)
+      bodies.set(id, body)
+    }
+    return body
+  }
+  const server = http.createServer((req, res) => {
+    const id = req.method === 'GET' && req.url ? itemIdOf(req.url) : undefined
+    const body = id === undefined ? undefined : bodyOf(id)
+    if (body === undefined) {
+      res.writeHead(404).end()
+      return
+    }
+    res.writeHead(200, {
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': typeof body === 'string' ? Buffer.byteLength(body) : body.length,
+    })
+    res.end(body)
+  })
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
+  return {
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        server.closeAllConnections()
+        items.close()
+      }),
+  }
+}
+
+runAlone(import.meta.url, start)
