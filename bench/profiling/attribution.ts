@@ -104,9 +104,14 @@ const LAYERS: { name: string; test: (url: string, fn: string) => boolean }[] = [
   {
     name: 'Fastify (router, hooks, reply, validation)',
     test: (url) =>
-      /node_modules\/(fastify|find-my-way|fast-json-stringify|fast-querystring|fast-uri|@fastify|toad-cache|avvio|ajv|fast-decode-uri-component|safe-regex2)\//.test(
+      /node_modules\/(fastify|find-my-way|fast-querystring|fast-uri|@fastify|toad-cache|avvio|ajv|fast-decode-uri-component|safe-regex2)\//.test(
         url,
       ),
+  },
+  { name: 'JSON serialization (fast-json-stringify)', test: (url) => url.includes('/fast-json-stringify/') },
+  {
+    name: 'database (Kysely, SQLite calls)',
+    test: (url) => /node_modules\/(kysely|better-sqlite3|pg|pg-pool|pg-protocol)\//.test(url),
   },
   { name: 'logger (pino child per request)', test: (url) => /node_modules\/(pino|sonic-boom)/.test(url) },
   { name: 'Hotpath cache (`src/cache`, lru-cache)', test: (url) => /\/src\/cache\/|lru-cache/.test(url) },
