@@ -4,6 +4,10 @@
  * replaced by ASCII (`BENCH_ASCII=1`). What a route or a cache should hand Node to send: a string
  * with a character outside Latin-1 is two-byte in V8, and Node measures, joins and encodes it on
  * every send; a Buffer is written as it is.
+ *
+ * `BENCH_SERVICE_HEADERS=1` adds the five headers the service's cached item answer carries and a
+ * bare route does not (X-Cache, Server-Timing, Cache-Control, Vary, ETag), with the same JavaScript
+ * otherwise: what those headers cost Node and the kernel per response.
  */
 import http from 'node:http'
 import type { RunningTarget } from '../lib/target.js'
@@ -14,6 +18,7 @@ export async function start(port: number): Promise<RunningTarget> {
   const kind = process.env.BENCH_PAYLOAD ?? 'buffer'
   if (kind !== 'string' && kind !== 'buffer') throw new RangeError(`BENCH_PAYLOAD: ${kind}`)
   const ascii = process.env.BENCH_ASCII === '1'
+  const serviceHeaders = process.env.BENCH_SERVICE_HEADERS === '1'
   const items = openItemBytes()
   const bodies = new Map<number, string | Buffer>()
   const bodyOf = (id: number): string | Buffer | undefined => {
@@ -36,10 +41,21 @@ export async function start(port: number): Promise<RunningTarget> {
       res.writeHead(404).end()
       return
     }
-    res.writeHead(200, {
-      'content-type': 'application/json; charset=utf-8',
-      'content-length': typeof body === 'string' ? Buffer.byteLength(body) : body.length,
-    })
+    const length = typeof body === 'string' ? Buffer.byteLength(body) : body.length
+    if (serviceHeaders) {
+      // As the service sends them for an L1 hit (values of the same length).
+      res.writeHead(200, {
+        'x-cache': 'hit-l1',
+        'content-type': 'application/json; charset=utf-8',
+        'server-timing': `cache;desc="hit-l1", total;dur=0.${(id as number) % 1000}`,
+        'cache-control': 'public, no-cache',
+        vary: 'Accept-Encoding',
+        etag: `"v1-${(id as number).toString(36).padStart(8, 'l')}"`,
+        'content-length': length,
+      })
+    } else {
+      res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': length })
+    }
     res.end(body)
   })
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))

@@ -6,7 +6,7 @@
  * two targets' columns say which layer a requests/s gap comes from: the measured cause of a
  * missed ratio, not a guess.
  *
- *   npx tsx bench/profiling/attribution.ts [--rounds 3] [--duration 6] [--quick] [--set issues|spin|payload]
+ *   npx tsx bench/profiling/attribution.ts [--rounds 3] [--duration 6] [--quick] [--set issues|spin|payload|headers]
  *   npm run bench -- --only attribution        # the same, embedded in docs/benchmarks.md
  *
  * Sampling every 250 µs costs each target some throughput (more for the slower ones); the figures
@@ -89,6 +89,21 @@ const PAYLOAD_GAPS: [a: string, b: string][] = [
   ['node:http, Buffer', 'node:http, string'],
   ['node:http, Buffer, ASCII', 'node:http, string, ASCII'],
 ]
+/**
+ * `--set headers`: plain node:http sending the same bytes with the two headers of a bare route or
+ * with the five more the service's cached item answer carries: their cost to Node and the kernel.
+ */
+const HEADER_TARGETS: Target[] = [
+  { name: 'node:http, 2 headers', module: 'bench/http/payload-kind.ts' },
+  {
+    name: 'node:http, 7 headers (the service answer)',
+    module: 'bench/http/payload-kind.ts',
+    env: { BENCH_SERVICE_HEADERS: '1' },
+  },
+]
+const HEADER_GAPS: [a: string, b: string][] = [
+  ['node:http, 2 headers', 'node:http, 7 headers (the service answer)'],
+]
 const SPIN_GAPS: [a: string, b: string][] = [
   ['bare Fastify + Map, +0 µs', 'bare Fastify + Map, +2 µs'],
   ['bare Fastify + Map, +0 µs', 'bare Fastify + Map, +4 µs'],
@@ -136,18 +151,19 @@ const { values: flags } = parseArgs({
     rounds: { type: 'string' },
     duration: { type: 'string' },
     connections: { type: 'string', default: '50' },
-    /** `issues` (the targets of the issues' ratios), `spin` (the control) or `payload`. */
+    /** `issues` (the targets of the issues' ratios), `spin` (the control), `payload` or `headers`. */
     set: { type: 'string', default: 'issues' },
   },
 })
-if (flags.set !== 'issues' && flags.set !== 'spin' && flags.set !== 'payload') {
-  console.error(`--set must be issues, spin or payload, not ${flags.set}`)
+if (!['issues', 'spin', 'payload', 'headers'].includes(flags.set as string)) {
+  console.error(`--set must be issues, spin, payload or headers, not ${flags.set}`)
   process.exit(2)
 }
 const SETS = {
   issues: [ISSUE_TARGETS, ISSUE_GAPS],
   spin: [SPIN_TARGETS, SPIN_GAPS],
   payload: [PAYLOAD_TARGETS, PAYLOAD_GAPS],
+  headers: [HEADER_TARGETS, HEADER_GAPS],
 } as const
 const [TARGETS, GAPS] = SETS[flags.set as keyof typeof SETS]
 const rounds = Number(flags.rounds ?? (flags.quick ? 1 : 3))
