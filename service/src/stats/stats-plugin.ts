@@ -8,6 +8,13 @@ import { Piscina } from 'piscina'
 import { computePriceStats, DEFAULT_BOOTSTRAP_ROUNDS, type PriceStats } from './price-stats.js'
 import type { PriceStatsTask } from './price-stats-worker.js'
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The statistics worker pool, as far as operators need to see it. */
+    statsPool: { readonly threads: number }
+  }
+}
+
 export interface StatsPluginOptions {
   /**
    * Loads every item price. The service wires it to its items table.
@@ -24,9 +31,24 @@ export interface StatsPluginOptions {
    * @default 5000
    */
   maxRounds?: number
+  /**
+   * How long (ms) a worker thread lives without work. The pool starts none until the first pooled
+   * request (see {@link DEFAULT_POOL_IDLE_TIMEOUT_MS}).
+   * @default 10000
+   */
+  idleTimeout?: number
 }
 
 export const DEFAULT_MAX_ROUNDS = 5_000
+/**
+ * The pool keeps no thread while nobody asks for pooled statistics. One idle worker thread made
+ * every other request of the service dearer: profiled under load on the 2-vCPU bench VM, a cached
+ * `GET /items/:id` spent about 77 µs of CPU with the idle worker alive and 53 µs without it (the
+ * main thread's `process.nextTick` and socket writes both grew; `npx tsx
+ * bench/profiling/attribution.ts`). A worker starts in tens of milliseconds, once per burst of
+ * pooled requests, and leaves this long after the last one.
+ */
+export const DEFAULT_POOL_IDLE_TIMEOUT_MS = 10_000
 
 const StatsQuery = Type.Object(
   {
@@ -61,10 +83,25 @@ const plugin: FastifyPluginAsync<StatsPluginOptions> = async (fastify, options) 
       const rows = await fastify.service.database.db.selectFrom('items').select('price').execute()
       return rows.map((row) => row.price)
     })
+  const idleTimeout = options.idleTimeout ?? DEFAULT_POOL_IDLE_TIMEOUT_MS
+  if (!Number.isInteger(idleTimeout) || idleTimeout < 0) {
+    throw new TypeError(`stats: "idleTimeout" must be an integer >= 0, got ${options.idleTimeout}`)
+  }
   const { filename, execArgv } = workerModule()
-  const pool = new Piscina<PriceStatsTask, PriceStats>({ filename, execArgv, minThreads: 1, maxThreads })
+  const pool = new Piscina<PriceStatsTask, PriceStats>({
+    filename,
+    execArgv,
+    minThreads: 0,
+    maxThreads,
+    idleTimeout,
+  })
   fastify.addHook('onClose', async () => {
     await pool.destroy()
+  })
+  fastify.decorate('statsPool', {
+    get threads() {
+      return pool.threads.length
+    },
   })
 
   fastify.get<{ Querystring: { mode?: 'inline' | 'pooled'; rounds?: number } }>(

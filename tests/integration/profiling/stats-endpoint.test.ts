@@ -91,3 +91,30 @@ describe('blocking detector', () => {
     }
   })
 })
+
+describe('the statistics worker pool', () => {
+  it('starts no thread until a pooled request, and lets it go after idleTimeout', async () => {
+    const lazy = Fastify()
+    try {
+      await lazy.register(statsPlugin, { loadPrices: async () => PRICES, maxThreads: 1, idleTimeout: 100 })
+      await lazy.ready()
+      // An idle worker thread made every other request dearer (see DEFAULT_POOL_IDLE_TIMEOUT_MS).
+      expect(lazy.statsPool.threads).toBe(0)
+      expect((await lazy.inject({ url: '/stats/prices?mode=inline&rounds=5' })).statusCode).toBe(200)
+      expect(lazy.statsPool.threads).toBe(0)
+      const pooled = await lazy.inject({ url: '/stats/prices?mode=pooled&rounds=5' })
+      expect(pooled.statusCode).toBe(200)
+      expect(pooled.json()).toMatchObject({ mode: 'pooled', count: PRICES.length })
+      expect(lazy.statsPool.threads).toBe(1)
+      const deadline = Date.now() + 10_000
+      while (lazy.statsPool.threads > 0 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      }
+      expect(lazy.statsPool.threads).toBe(0)
+      // A later pooled request starts a worker again.
+      expect((await lazy.inject({ url: '/stats/prices?mode=pooled&rounds=5' })).statusCode).toBe(200)
+    } finally {
+      await lazy.close()
+    }
+  })
+})
