@@ -5,7 +5,7 @@
 import http from 'node:http'
 import type { RunningTarget } from '../lib/target.js'
 import { itemIdOf, openItemBytes } from './item-bytes.js'
-import { runAlone } from './run-alone.js'
+import { listenPlain, runAlone } from './run-alone.js'
 
 const NOT_FOUND = Buffer.from('{"error":{"code":"E_NOT_FOUND","message":"no such item"}}')
 
@@ -25,15 +25,7 @@ export async function start(port: number): Promise<RunningTarget> {
     res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': body.length })
     res.end(body)
   })
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
-  return {
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve())
-        server.closeAllConnections()
-        items.close()
-      }),
-  }
+  return listenPlain(server, port, () => items.close())
 }
 
 runAlone(import.meta.url, start)

@@ -12,7 +12,7 @@
 import http from 'node:http'
 import type { RunningTarget } from '../lib/target.js'
 import { itemIdOf, openItemBytes } from './item-bytes.js'
-import { runAlone } from './run-alone.js'
+import { listenPlain, runAlone } from './run-alone.js'
 
 export async function start(port: number): Promise<RunningTarget> {
   const kind = process.env.BENCH_PAYLOAD ?? 'buffer'
@@ -58,15 +58,7 @@ export async function start(port: number): Promise<RunningTarget> {
     }
     res.end(body)
   })
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve))
-  return {
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve())
-        server.closeAllConnections()
-        items.close()
-      }),
-  }
+  return listenPlain(server, port, () => items.close())
 }
 
 runAlone(import.meta.url, start)
