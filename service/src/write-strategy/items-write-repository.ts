@@ -32,11 +32,21 @@ export class ItemsWriteRepository implements WriteRepository<Item, number> {
     this.#dialect = dialect
   }
 
-  /** Create the tombstone table if it is missing (idempotent). */
+  /**
+   * Create the tombstone table if it is missing (idempotent, also when several instances start at
+   * once: PostgreSQL's `CREATE TABLE IF NOT EXISTS` is not, two concurrent ones can fail on
+   * `pg_type`'s unique index, so they take a transaction-scoped advisory lock first).
+   */
   async ensureSchema(): Promise<void> {
-    await sql`CREATE TABLE IF NOT EXISTS ${sql.table(ITEM_TOMBSTONES_TABLE)} (id bigint PRIMARY KEY, version bigint NOT NULL)`.execute(
-      this.#db,
-    )
+    const create = sql`CREATE TABLE IF NOT EXISTS ${sql.table(ITEM_TOMBSTONES_TABLE)} (id bigint PRIMARY KEY, version bigint NOT NULL)`
+    if (this.#dialect === 'postgres') {
+      await this.#db.transaction().execute(async (trx) => {
+        await sql`SELECT pg_advisory_xact_lock(hashtext(${ITEM_TOMBSTONES_TABLE}))`.execute(trx)
+        await create.execute(trx)
+      })
+    } else {
+      await create.execute(this.#db)
+    }
     this.#highestId = await this.maxId()
   }
 

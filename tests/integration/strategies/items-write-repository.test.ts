@@ -1,7 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ServiceDatabase } from '../../../service/src/db/create-database.js'
 import type { Item } from '../../../service/src/items/schemas.js'
-import { ItemsWriteRepository } from '../../../service/src/write-strategy/items-write-repository.js'
+import { sql } from 'kysely'
+import {
+  ITEM_TOMBSTONES_TABLE,
+  ItemsWriteRepository,
+} from '../../../service/src/write-strategy/items-write-repository.js'
 import { BACKENDS, createTestDatabase, seedItems, type TestDatabase } from './support/databases.js'
 
 const item = (id: number, version: number, name = `v${version}`): Item => ({
@@ -32,6 +36,29 @@ for (const backend of BACKENDS) {
     afterAll(async () => {
       await database?.close()
       await target?.drop()
+    })
+
+    it('creates its schema once when several instances start at the same moment', async () => {
+      // Separate pools, as separate service processes have.
+      const others = await Promise.all(Array.from({ length: 4 }, () => target.open()))
+      try {
+        for (let attempt = 0; attempt < 5; attempt++) {
+          await sql`DROP TABLE IF EXISTS ${sql.table(ITEM_TOMBSTONES_TABLE)}`.execute(database.db)
+          const results = await Promise.allSettled(
+            [database, ...others].map((handle) =>
+              new ItemsWriteRepository(handle.db, handle.dialect).ensureSchema(),
+            ),
+          )
+          expect(results.filter((result) => result.status === 'rejected')).toEqual([])
+        }
+      } finally {
+        await Promise.all(others.map((handle) => handle.close()))
+      }
+      // One table, empty and usable, after the race.
+      const { rows } = await sql<{
+        count: number | string
+      }>`SELECT count(*) AS count FROM ${sql.table(ITEM_TOMBSTONES_TABLE)}`.execute(database.db)
+      expect(Number(rows[0]?.count)).toBe(0)
     })
 
     it('upserts only a newer version; duplicates and older versions change nothing', async () => {
