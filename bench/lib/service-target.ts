@@ -8,6 +8,7 @@
 import { copyFileSync, existsSync, renameSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import { Piscina } from 'piscina'
 import { buildApp } from '../../service/src/app.js'
 import { loadConfig, serviceVariableNames, type ServiceConfig } from '../../service/src/config.js'
 import { createDatabase } from '../../service/src/db/create-database.js'
@@ -43,6 +44,25 @@ export function startL1(port: number): Promise<RunningTarget> {
 /** {@link startL1} with every diagnostic off (Server-Timing, metrics, detectors). */
 export function startL1NoDiagnostics(port: number): Promise<RunningTarget> {
   return startService(port, DIAGNOSTICS_OFF)
+}
+
+/**
+ * {@link startL1NoDiagnostics} with the statistics worker pool as it was before it became lazy:
+ * piscina with one thread started at once and left idle (`attribution --set worker`). Runs
+ * compiled only: the worker module is the `.js` that `tsconfig.bench.json` emits.
+ */
+export async function startL1IdleWorker(port: number): Promise<RunningTarget> {
+  const service = await startL1NoDiagnostics(port)
+  const filename = new URL('../../service/src/stats/price-stats-worker.js', import.meta.url).href
+  const pool = new Piscina({ filename, minThreads: 1, maxThreads: 1 })
+  // The pool starts its minimum thread on its own; wait until it is up.
+  while (pool.threads.length === 0) await new Promise((resolve) => setTimeout(resolve, 10))
+  return {
+    async close() {
+      await pool.destroy()
+      await service.close()
+    },
+  }
 }
 
 /**

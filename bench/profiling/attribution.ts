@@ -6,7 +6,7 @@
  * two targets' columns say which layer a requests/s gap comes from: the measured cause of a
  * missed ratio, not a guess.
  *
- *   npx tsx bench/profiling/attribution.ts [--rounds 3] [--duration 6] [--quick] [--set issues|spin|payload|headers]
+ *   npx tsx bench/profiling/attribution.ts [--rounds 3] [--duration 6] [--quick] [--set issues|spin|payload|headers|worker]
  *   npm run bench -- --only attribution        # the same, embedded in docs/benchmarks.md
  *
  * Sampling every 250 µs costs each target some throughput (more for the slower ones); the figures
@@ -145,26 +145,40 @@ const LAYERS: { name: string; test: (url: string, fn: string) => boolean }[] = [
 ]
 const IDLE = '(idle)'
 
+/**
+ * `--set worker`: the service with and without an idle piscina thread beside it
+ * (`startL1IdleWorker`, the statistics pool as it was before it became lazy). A control: session 4
+ * first blamed that thread for a slow phase of the service, and this A/B cleared it.
+ */
+const WORKER_TARGETS: Target[] = [
+  { name: 'service L1, diagnostics off', module: SERVICE, exportName: 'startL1NoDiagnostics' },
+  { name: 'the same + an idle piscina thread', module: SERVICE, exportName: 'startL1IdleWorker' },
+]
+const WORKER_GAPS: [a: string, b: string][] = [
+  ['service L1, diagnostics off', 'the same + an idle piscina thread'],
+]
+const SETS = {
+  issues: [ISSUE_TARGETS, ISSUE_GAPS],
+  spin: [SPIN_TARGETS, SPIN_GAPS],
+  payload: [PAYLOAD_TARGETS, PAYLOAD_GAPS],
+  headers: [HEADER_TARGETS, HEADER_GAPS],
+  worker: [WORKER_TARGETS, WORKER_GAPS],
+} as const
+
 const { values: flags } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     rounds: { type: 'string' },
     duration: { type: 'string' },
     connections: { type: 'string', default: '50' },
-    /** `issues` (the targets of the issues' ratios), `spin` (the control), `payload` or `headers`. */
+    /** A key of `SETS`: `issues` (the targets of the issues' ratios) or one of the controls. */
     set: { type: 'string', default: 'issues' },
   },
 })
-if (!['issues', 'spin', 'payload', 'headers'].includes(flags.set as string)) {
-  console.error(`--set must be issues, spin, payload or headers, not ${flags.set}`)
+if (!Object.hasOwn(SETS, flags.set as string)) {
+  console.error(`--set must be one of ${Object.keys(SETS).join(', ')}, not ${flags.set}`)
   process.exit(2)
 }
-const SETS = {
-  issues: [ISSUE_TARGETS, ISSUE_GAPS],
-  spin: [SPIN_TARGETS, SPIN_GAPS],
-  payload: [PAYLOAD_TARGETS, PAYLOAD_GAPS],
-  headers: [HEADER_TARGETS, HEADER_GAPS],
-} as const
 const [TARGETS, GAPS] = SETS[flags.set as keyof typeof SETS]
 const rounds = Number(flags.rounds ?? (flags.quick ? 1 : 3))
 const durationS = Number(flags.duration ?? (flags.quick ? 2 : 6))

@@ -41,12 +41,11 @@ export interface StatsPluginOptions {
 
 export const DEFAULT_MAX_ROUNDS = 5_000
 /**
- * The pool keeps no thread while nobody asks for pooled statistics. One idle worker thread made
- * every other request of the service dearer: profiled under load on the 2-vCPU bench VM, a cached
- * `GET /items/:id` spent about 77 µs of CPU with the idle worker alive and 53 µs without it (the
- * main thread's `process.nextTick` and socket writes both grew; `npx tsx
- * bench/profiling/attribution.ts`). A worker starts in tens of milliseconds, once per burst of
- * pooled requests, and leaves this long after the last one.
+ * The pool keeps no thread while nobody asks for pooled statistics: an idle piscina thread holds
+ * its own V8 heap, about 10–13 MiB of RSS (measured with `minThreads` 1 against 0), in every
+ * process of `serve --workers N`. It does not measurably cost other requests CPU
+ * (`npx tsx bench/profiling/attribution.ts --set worker`). A worker starts in tens of
+ * milliseconds, once per burst of pooled requests, and leaves this long after the last one.
  */
 export const DEFAULT_POOL_IDLE_TIMEOUT_MS = 10_000
 

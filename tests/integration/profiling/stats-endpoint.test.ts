@@ -98,7 +98,7 @@ describe('the statistics worker pool', () => {
     try {
       await lazy.register(statsPlugin, { loadPrices: async () => PRICES, maxThreads: 1, idleTimeout: 100 })
       await lazy.ready()
-      // An idle worker thread made every other request dearer (see DEFAULT_POOL_IDLE_TIMEOUT_MS).
+      // An idle thread would hold its own heap for nothing (see DEFAULT_POOL_IDLE_TIMEOUT_MS).
       expect(lazy.statsPool.threads).toBe(0)
       expect((await lazy.inject({ url: '/stats/prices?mode=inline&rounds=5' })).statusCode).toBe(200)
       expect(lazy.statsPool.threads).toBe(0)
