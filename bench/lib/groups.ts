@@ -1,9 +1,10 @@
-import type { TargetRuntime } from './spawn-target.js'
 /**
  * The suite's comparisons, as data. Add a group (or a target) when a new server lands: a target
  * is any module exporting `start(port): Promise<{ close(): Promise<void> }>`. Targets whose module
  * does not exist yet are skipped and listed as such in `docs/benchmarks.md`.
  */
+
+import type { TargetRuntime } from './spawn-target.js'
 
 /** One server configuration. */
 export interface HttpTargetSpec {

@@ -21,8 +21,8 @@ const READY_TIMEOUT_MS = 60_000
  *   runs the service from `dist/`. The peers' packages are compiled JavaScript too.
  * - `tsx`: transpiled on load. tsx compiles with esbuild's `keepNames`, which wraps every named
  *   function and closure in a `__name(fn, "name")` call (an `Object.defineProperty`) each time it
- *   is created: a per-request cost that compiled code does not pay, and that weighs on the code
- *   with the most closures per request — ours, not the bare baselines'.
+ *   is created, a cost compiled code does not pay. The `runtime` group compares the two; on the
+ *   2-vCPU VM the difference was within noise.
  */
 export type TargetRuntime = 'compiled' | 'tsx'
 

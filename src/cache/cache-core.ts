@@ -386,7 +386,6 @@ export class CacheCore {
     if (this.l1 !== undefined && this.#wants('miss')) this.emit('miss', { key, tier: 'l1' })
     const stamp = ns.stamp
     const seq = this.#seq
-    // Inline callbacks, not named closures: tsx/esbuild's keepNames would wrap each one per call.
     return l2.read(ns.redisKey(key)).then(
       (read) =>
         read === undefined || isTombstone(read.value) || read.value.tags.length === 0

@@ -18,7 +18,7 @@ import { Item, ItemList, ItemListQuery, NewItemBody, PatchItemBody, ReplaceItemB
  * can change at any time, and the server-side caches already make a revalidation cheap.
  */
 const ITEM_POLICY = { scope: 'public', noCache: true } as const
-/** What Fastify sends with a serialized JSON body, so a kept text goes out exactly alike. */
+/** What Fastify sends with a serialized JSON body, so a kept body goes out exactly alike. */
 const JSON_CONTENT_TYPE = 'application/json; charset=utf-8'
 /** One strong ETag made by `itemEtag`, capturing the version. */
 const ITEM_ETAG = /^\s*"v(\d{1,15})-[0-9a-z]+"\s*$/
@@ -118,13 +118,10 @@ export function registerItemsRoutes(
   const itemEtagOf = (read: ItemRead): string | undefined => read.etag || undefined
   // An in-memory hit hands out the same item object for as long as its entry lives (entries are
   // replaced on write, never changed in place), so its JSON is built once: the route's own
-  // compiled 200 serializer runs at the first hit, later hits send the kept bytes. The bytes live
-  // as long as the entry's item object and no longer (a WeakMap): at most one copy of each item
-  // entry that was served.
-  //
-  // Kept in the form Node sends cheapest (`keptBody`): the text when it is ASCII, else its bytes
-  // in memory of their own (a non-ASCII string costs Fastify and Node about 10 µs more per send,
-  // measured by `bench/profiling/attribution.ts`).
+  // compiled 200 serializer runs at the first hit, later hits send the kept body. It lives as long
+  // as the entry's item object and no longer (a WeakMap): at most one copy of each item entry that
+  // was served. Kept in the form Node sends cheapest (`keptBody`): the text when it is ASCII, else
+  // its bytes in memory of their own (see src/http/send-body.ts).
   const itemJson = new WeakMap<Item, string | Buffer>()
   let serializeItem: ((item: Item) => string | Buffer) | undefined
   // Returns the kept body rather than calling `reply.send`: a string or Buffer with a JSON content
